@@ -108,7 +108,7 @@ class SeedreamInput:
 
     prompt: str = field(metadata={"default": None, "help": "What to draw, or how to edit the input images.",
                                   "flag": "", "short": "", "low": None, "high": None})
-    image_input: tuple[str, ...] = _meta(
+    image_input: Sequence[str] = _meta(
         (), "Input images for editing or reference (1 to 10), as http(s) URLs or data URIs.",
         flag="--image", short="-i")
     size: Size = _meta("2K", "Resolution: 1K (1024 px), 2K (2048 px), 4K (4096 px), or custom (width x height).",
@@ -129,7 +129,7 @@ class SeedreamInput:
     enhance_prompt: bool = _meta(True, "Let the model rewrite the prompt first: slower, usually better.",
                                  flag="--enhance-prompt")
 
-    explicit: frozenset[str] = field(default=frozenset(), init=False, compare=False, repr=False)
+    explicit: frozenset[str] = field(default=frozenset(), init=False, repr=False)
     """The names of the fields given explicitly; exactly these (and the prompt) go into the payload."""
 
     def __post_init__(self) -> None:
@@ -144,7 +144,7 @@ class SeedreamInput:
             object.__setattr__(self, spec.name, spec.default if value is _UNSET else _normalise(spec, value))
         object.__setattr__(self, "explicit", frozenset(explicit))
         for caveat in _caveats(self):
-            warnings.warn(caveat, SeedreamWarning, stacklevel=3)
+            warnings.warn(caveat, SeedreamWarning, stacklevel=_caller_stacklevel())
 
     # -- payload ---------------------------------------------------------------
 
@@ -160,20 +160,15 @@ class SeedreamInput:
     @classmethod
     def from_payload(cls, payload: Mapping[str, Any]) -> SeedreamInput:
         """Read a payload back (``from_payload(x.to_payload()) == x``); unknown keys are an error."""
-        unknown = [k for k in payload if k not in _FIELD_NAMES]
-        if unknown:
-            raise ValidationError([_unknown_field(k) for k in unknown])
-        if "prompt" not in payload:
-            raise ValidationError([InvalidField("prompt", "is required", "required", None, FIELD["prompt"].allowed)])
+        problems = check_payload(payload, ignore_unknown=False)
+        if problems:
+            raise ValidationError(problems)
         return cls(**payload)
 
     def replace(self, **changes: Any) -> SeedreamInput:
         """A copy with some fields changed (they become explicit); validates again."""
-        unknown = [k for k in changes if k not in _FIELD_NAMES]
-        if unknown:
-            raise ValidationError([_unknown_field(k) for k in unknown])
         current = {name: getattr(self, name) for name in self.explicit}
-        return SeedreamInput(**{"prompt": self.prompt, **current, **changes})
+        return SeedreamInput.from_payload({"prompt": self.prompt, **current, **changes})
 
     # -- derived values --------------------------------------------------------
 
@@ -342,15 +337,30 @@ def _normalise(spec: FieldSpec, value: Any) -> Any:
 
 def _caveats(inp: SeedreamInput) -> Iterable[str]:
     if inp.size != "custom" and {"width", "height"} & inp.explicit:
-        yield (f"width/height are ignored because size is {inp.size!r}; set size='custom' to use them "
-               f"(output will be {inp.pixels[0]}x{inp.pixels[1]})")
+        # With an input image to match, the shape comes from that image, which is unknown here.
+        shape = ("" if inp.aspect_ratio == "match_input_image" and inp.image_input
+                 else f" (output will be {inp.pixels[0]}x{inp.pixels[1]})")
+        yield f"width/height are ignored because size is {inp.size!r}; set size='custom' to use them{shape}"
     if "max_images" in inp.explicit and inp.max_images > 1 and inp.sequential_image_generation != "auto":
         yield (f"max_images={inp.max_images} has no effect while sequential_image_generation is 'disabled' "
                "(one image); set sequential_image_generation='auto' for a set")
     if "aspect_ratio" in inp.explicit and inp.size == "custom":
         yield "aspect_ratio is ignored because size is 'custom'; width and height decide the shape"
-    if inp.aspect_ratio == "match_input_image" and "aspect_ratio" in inp.explicit and not inp.image_input:
+    if (inp.aspect_ratio == "match_input_image" and "aspect_ratio" in inp.explicit and not inp.image_input
+            and inp.size != "custom"):
         yield "aspect_ratio 'match_input_image' has no input image to match; the output will be 1:1"
+
+
+def _caller_stacklevel() -> int:
+    """The stack level of the first frame outside this package, so a warning points at the user's line."""
+    import sys
+
+    frame, level = sys._getframe(1), 1
+    package_dir = __file__.rsplit("/", 1)[0]
+    while frame is not None and (frame.f_code.co_filename.startswith(package_dir)
+                                 or frame.f_code.co_filename == "<string>" and frame.f_code.co_name == "__init__"):
+        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    return level
 
 
 # -- output size ------------------------------------------------------------------

@@ -303,11 +303,6 @@ def test_sensible_inputs_do_not_warn(kwargs: dict[str, Any]) -> None:
     make(**kwargs)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with size='custom', an explicit match_input_image also gets the "
-    "'output will be 1:1' caveat, which contradicts the first: width x height decide the shape",
-)
 def test_custom_size_with_match_input_image_warns_only_that_aspect_is_ignored() -> None:
     with pytest.warns(
         SeedreamWarning, match="aspect_ratio is ignored because size is 'custom'"
@@ -318,11 +313,6 @@ def test_custom_size_with_match_input_image_warns_only_that_aspect_is_ignored() 
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the width/height caveat states 'output will be 2048x2048' when the shape follows "
-    "an input image (match_input_image with image_input): the output takes the input's aspect",
-)
 def test_width_caveat_does_not_claim_a_square_output_when_matching_an_input_image() -> None:
     with pytest.warns(SeedreamWarning, match="width/height are ignored") as record:
         SeedreamInput("a red fox", image_input=(URL,), width=1536)
@@ -427,11 +417,6 @@ def test_unknown_key_without_a_near_name_lists_the_fields() -> None:
     assert ", ".join(spec.name for spec in FIELDS) in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="from_payload (and replace) stop at unknown keys and drop every other violation; "
-    "check_payload with ignore_unknown=False reports them all at once",
-)
 def test_from_payload_reports_unknown_keys_together_with_other_violations() -> None:
     with pytest.raises(ValidationError) as info:
         SeedreamInput.from_payload({"aspect": "4:3", "size": "8K"})
