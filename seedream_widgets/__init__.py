@@ -1,5 +1,121 @@
-"""seedream-widgets: Seedream 4 in Jupyter (placeholder, filled by the engine commit)."""
+"""seedream-widgets: Seedream 4 (ByteDance, via Replicate's predictions API) as a first-class citizen of Jupyter.
+
+>>> from seedream_widgets import Seedream
+>>> result = Seedream().generate("a red fox in the snow", size="1K")   # doctest: +SKIP
+
+Three front doors over one engine: the ``%%seedream`` magic (``%load_ext
+seedream_widgets``), the `SeedreamPanel` widget, and the `Seedream` /
+`AsyncSeedream` clients; plus the ``seedream`` command line. With no token
+configured everything runs against a local demo backend.
+
+Heavy modules (httpx, Pillow, ipywidgets) load on first use, so importing this
+package is fast and works without a notebook front end.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .errors import SeedreamError, ValidationError
-from .schema import SeedreamInput
-__all__ = ["SeedreamError", "SeedreamInput", "ValidationError", "__version__"]
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    DeadlineExceeded,
+    InvalidField,
+    NetworkError,
+    NotFoundError,
+    OutputError,
+    OutputExpired,
+    PaymentRequiredError,
+    PredictionCanceled,
+    PredictionError,
+    PredictionFailed,
+    RateLimitError,
+    SeedreamError,
+    SeedreamWarning,
+    ValidationError,
+)
+from .schema import FIELDS, SeedreamInput, output_pixels
+
+if TYPE_CHECKING:
+    from .client import AsyncSeedream, Seedream, Update
+    from .demo import DemoServer, start_demo_server
+    from .panel import SeedreamPanel
+    from .prediction import Prediction
+    from .result import Comparison, Result
+
+__all__ = [
+    "FIELDS",
+    "APIError",
+    "AsyncSeedream",
+    "AuthenticationError",
+    "Comparison",
+    "ConfigurationError",
+    "DeadlineExceeded",
+    "DemoServer",
+    "InvalidField",
+    "NetworkError",
+    "NotFoundError",
+    "OutputError",
+    "OutputExpired",
+    "PaymentRequiredError",
+    "Prediction",
+    "PredictionCanceled",
+    "PredictionError",
+    "PredictionFailed",
+    "RateLimitError",
+    "Result",
+    "Seedream",
+    "SeedreamError",
+    "SeedreamInput",
+    "SeedreamPanel",
+    "SeedreamWarning",
+    "Update",
+    "ValidationError",
+    "__version__",
+    "load_ipython_extension",
+    "output_pixels",
+    "start_demo_server",
+    "unload_ipython_extension",
+]
+
+_LAZY = {
+    "AsyncSeedream": "client",
+    "Seedream": "client",
+    "Update": "client",
+    "Prediction": "prediction",
+    "Result": "result",
+    "Comparison": "result",
+    "SeedreamPanel": "panel",
+    "DemoServer": "demo",
+    "start_demo_server": "demo",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'seedream_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext seedream_widgets``: registers ``%%seedream`` and ``%seedream``."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext seedream_widgets``."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

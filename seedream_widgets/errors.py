@@ -154,7 +154,8 @@ class APIError(SeedreamError):
         return text
 
     @staticmethod
-    def from_response(status: int, body: Mapping[str, Any] | None, *, retry_after: float | None = None) -> SeedreamError:
+    def from_response(status: int, body: Mapping[str, Any] | None, *,
+                      retry_after: float | None = None) -> SeedreamError:
         """The right exception for an error answer, from its status and problem JSON.
 
         >>> APIError.from_response(401, {"title": "Unauthenticated"}).__class__.__name__

@@ -196,6 +196,7 @@ def _build_field_table() -> tuple[FieldSpec, ...]:
     for f in _model_fields():
         hint = hints[f.name]
         choices: tuple[str, ...] = ()
+        kind: Literal["str", "int", "bool", "enum", "uris"]
         if get_origin(hint) is Literal:
             kind, choices = "enum", tuple(get_args(hint))
         elif hint is bool:
@@ -358,7 +359,7 @@ def _caller_stacklevel() -> int:
     frame, level = sys._getframe(1), 1
     package_dir = __file__.rsplit("/", 1)[0]
     while frame is not None and (frame.f_code.co_filename.startswith(package_dir)
-                                 or frame.f_code.co_filename == "<string>" and frame.f_code.co_name == "__init__"):
+                                 or (frame.f_code.co_filename == "<string>" and frame.f_code.co_name == "__init__")):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
 

@@ -1,0 +1,135 @@
+"""Settings resolved in one place (argument > environment > default), and token hygiene.
+
+Nothing is read at import time: `resolve_settings` runs when a client is made.
+The token lives only in `Settings`, whose ``repr`` masks it; `scrub` removes it
+from any text that came back from the network before it reaches a message.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "QUICKROUTER_BASE_URL", "Settings", "mask", "resolve_settings",
+           "scrub"]
+
+DEFAULT_BASE_URL = "https://api.replicate.com/v1"
+QUICKROUTER_BASE_URL = "https://api.quickrouter.ai/replicate/v1"
+DEFAULT_MODEL = "bytedance/seedream-4"
+DEFAULT_OUTPUT_DIR = "seedream-outputs"
+DEMO_TOKEN = "demo-token"
+"""What the client sends to a local demo backend when no token is configured (it needs a Bearer)."""
+
+ENV_TOKEN = ("SEEDREAM_API_TOKEN", "REPLICATE_API_TOKEN")
+ENV_BASE_URL = "SEEDREAM_BASE_URL"
+ENV_MODEL = "SEEDREAM_MODEL"
+ENV_OUTPUT_DIR = "SEEDREAM_OUTPUT_DIR"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The effective configuration of one client. Its ``repr`` never shows the token."""
+
+    base_url: str
+    """API root, e.g. ``https://api.replicate.com/v1``; no trailing slash."""
+    model: str
+    """``owner/name`` of the model."""
+    output_dir: Path
+    """Where every run's images and sidecar go."""
+    demo: bool
+    """True when talking to the embedded demo backend (nothing real is generated)."""
+    token_source: str
+    """Where the token came from: argument, an environment variable name, demo, or none."""
+    token: str = field(default="", repr=False)
+
+    @property
+    def masked_token(self) -> str:
+        return mask(self.token) if self.token_source != "demo" else "(demo backend, no token needed)"
+
+    def describe(self) -> dict[str, str]:
+        """The settings as printed by ``%seedream config`` and ``seedream config`` (token masked)."""
+        return {
+            "mode": "DEMO (local backend, nothing is billed)" if self.demo else "real service",
+            "base_url": self.base_url,
+            "model": self.model,
+            "output_dir": str(self.output_dir),
+            "token": f"{self.masked_token}" + (f"  [from {self.token_source}]" if self.token else ""),
+        }
+
+
+def mask(token: str) -> str:
+    """``r8_…f3a9``: enough to tell tokens apart, never enough to use one."""
+    if not token:
+        return "(not set)"
+    if len(token) < 12:
+        return "…" * 3
+    return f"{token[:3]}…{token[-4:]}"
+
+
+def scrub(text: str, *secrets: str) -> str:
+    """``text`` with every secret replaced by its mask (for anything echoed by a server)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4 and secret in text:
+            text = text.replace(secret, mask(secret))
+    return text
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_settings(
+    token: str | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Argument, else environment, else default, for each setting.
+
+    With no token and no base URL anywhere this is demo mode: the caller starts
+    the embedded demo backend and passes its URL as ``base_url``. A token-less
+    request is never sent to a non-loopback service.
+    """
+    token_source = "argument" if token else ""
+    if not token:
+        for name in ENV_TOKEN:
+            if os.environ.get(name):
+                token, token_source = os.environ[name], name
+                break
+    base = base_url or os.environ.get(ENV_BASE_URL) or ""
+    demo = not token and not base
+    if base:
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigurationError(
+                f"base URL {base!r} is not an http(s) URL; expected e.g. {DEFAULT_BASE_URL} or "
+                f"{QUICKROUTER_BASE_URL} (set it with base_url=... or {ENV_BASE_URL})")
+    if not token:
+        if base and not is_loopback(base):
+            raise ConfigurationError(
+                f"no API token for {base}: set SEEDREAM_API_TOKEN (or REPLICATE_API_TOKEN) or pass token=...; "
+                f"unset {ENV_BASE_URL} to use the local demo backend")
+        token, token_source = DEMO_TOKEN, "demo"
+    model_name = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+    if model_name.count("/") != 1 or not all(model_name.split("/")):
+        raise ConfigurationError(f"model {model_name!r} must look like owner/name, e.g. {DEFAULT_MODEL}")
+    out = Path(output_dir or os.environ.get(ENV_OUTPUT_DIR) or DEFAULT_OUTPUT_DIR).expanduser()
+    return Settings(
+        base_url=(base or DEFAULT_BASE_URL).rstrip("/") if not demo else "",
+        model=model_name,
+        output_dir=out,
+        demo=demo or (token_source == "demo"),
+        token_source=token_source,
+        token=token,
+    )

@@ -1,0 +1,111 @@
+"""Pure pieces of the Replicate predictions protocol: paths, headers, retry rules and backoff.
+
+No I/O here, so every rule is unit-testable and the client's request loop stays small.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "MAX_WAIT_SECONDS",
+    "RETRYABLE_STATUSES",
+    "backoff_delay",
+    "create_path",
+    "is_ambiguous",
+    "is_surely_unsent",
+    "poll_interval",
+    "prefer_header",
+    "retry_after_seconds",
+]
+
+MAX_WAIT_SECONDS = 60
+"""The service holds a ``Prefer: wait=N`` request at most this long."""
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Statuses worth another try for reads and cancels."""
+CREATE_RETRYABLE_STATUSES = frozenset({429, 503})
+"""A create is retried on these only: the service says it did not take the request."""
+
+
+def create_path(model: str) -> str:
+    """``models/{owner}/{name}/predictions``, or ``predictions`` when a version id is pinned.
+
+    >>> create_path("bytedance/seedream-4")
+    'models/bytedance/seedream-4/predictions'
+    """
+    if ":" in model:
+        return "predictions"
+    owner, name = model.split("/", 1)
+    return f"models/{owner}/{name}/predictions"
+
+
+def create_body(model: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The create request's JSON: ``{"input": ...}`` plus ``version`` when one is pinned."""
+    body: dict[str, Any] = {"input": dict(payload)}
+    if ":" in model:
+        body["version"] = model.split(":", 1)[1]
+    return body
+
+
+def prefer_header(wait_seconds: float) -> dict[str, str]:
+    """``Prefer: wait=N`` (clamped to 1..60), or nothing for ``wait_seconds <= 0``."""
+    if wait_seconds <= 0:
+        return {}
+    return {"Prefer": f"wait={max(1, min(MAX_WAIT_SECONDS, round(wait_seconds)))}"}
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date), or None.
+
+    >>> retry_after_seconds("3")
+    3.0
+    """
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def backoff_delay(attempt: int, *, retry_after: float | None = None, base: float = 0.25, cap: float = 8.0,
+                  rng: random.Random | None = None) -> float:
+    """How long to sleep before try ``attempt + 1`` (attempt counts from 0).
+
+    Capped exponential backoff with full jitter; a server's ``Retry-After`` wins,
+    but never beyond ``cap`` times four (a misbehaving proxy must not stall a notebook).
+    """
+    if retry_after is not None:
+        return min(retry_after, cap * 4)
+    ceiling = min(cap, base * (2 ** attempt))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def poll_interval(attempt: int, *, first: float = 0.25, factor: float = 1.5, cap: float = 2.0) -> float:
+    """The pause before poll number ``attempt``: short at first, growing to ``cap``."""
+    return min(cap, first * factor ** attempt)
+
+
+def is_surely_unsent(exc: BaseException) -> bool:
+    """The request never reached the server, so even a create may be sent again."""
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def is_ambiguous(exc: BaseException) -> bool:
+    """The request was (perhaps) sent but no usable answer came back.
+
+    For a create this means a prediction may exist: resolve before creating again.
+    """
+    return isinstance(exc, (httpx.TransportError, ValueError)) and not is_surely_unsent(exc)

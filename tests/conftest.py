@@ -1,0 +1,32 @@
+"""Shared fixtures: a clean environment for every test and one demo backend per session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from seedream_widgets.demo import DemoServer
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's SEEDREAM_*/REPLICATE_* settings, and outputs go to a temp dir."""
+    for name in list(os.environ):
+        if name.startswith(("SEEDREAM_", "REPLICATE_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    """One fast demo backend on 127.0.0.1 for the whole session (do not inject faults into it)."""
+    with DemoServer(base_seconds=0.2, per_image_seconds=0.1) as server:
+        yield server
+
+
+@pytest.fixture
+def demo() -> Iterator[DemoServer]:
+    """A fresh demo backend for one test: its own counters, its own faults."""
+    with DemoServer(base_seconds=0.2, per_image_seconds=0.1) as server:
+        yield server
