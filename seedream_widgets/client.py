@@ -640,8 +640,13 @@ class Seedream:
 
     def generate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
                  timeout: float | None = None, **fields: Any) -> Result:
-        """Generate images and return them stored on disk; see `AsyncSeedream.generate`."""
-        return self._run(self._core.generate(prompt, on_update=on_update, timeout=timeout, **fields))  # type: ignore[no-any-return]
+        """Generate images and return them stored on disk; see `AsyncSeedream.generate`.
+
+        ``on_update`` runs on the calling thread while it waits (so a display it
+        makes lands in the cell that is running), not on the engine thread.
+        """
+        events, relay = _relay(on_update)
+        return self._run(self._core.generate(prompt, on_update=relay, timeout=timeout, **fields), events)  # type: ignore[no-any-return]
 
     async def agenerate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
                         timeout: float | None = None, **fields: Any) -> Result:
@@ -680,7 +685,8 @@ class Seedream:
 
     def resume(self, prediction_id: str, *, on_update: OnUpdate | None = None, timeout: float | None = None) -> Result:
         """Finish or re-download a run after a kernel restart; see `AsyncSeedream.resume`."""
-        return self._run(self._core.resume(prediction_id, on_update=on_update, timeout=timeout))  # type: ignore[no-any-return]
+        events, relay = _relay(on_update)
+        return self._run(self._core.resume(prediction_id, on_update=relay, timeout=timeout), events)  # type: ignore[no-any-return]
 
     def history(self, limit: int | None = 20) -> list[RunRecord]:
         return self._core.history(limit)
@@ -700,6 +706,14 @@ class Seedream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _relay(on_update: OnUpdate | None) -> tuple[queue.SimpleQueue[Callable[[], None]] | None, OnUpdate | None]:
+    """An ``on_update`` for the engine side that hands each update to the waiting thread."""
+    if on_update is None:
+        return None, None
+    events: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+    return events, lambda update: events.put(functools.partial(on_update, update))
 
 
 def _progress_pump(total: int, enabled: bool) -> tuple[queue.SimpleQueue[Callable[[], None]] | None,

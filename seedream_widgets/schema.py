@@ -72,7 +72,8 @@ class FieldSpec:
     low: int | None = None
     high: int | None = None
     flag: str = ""
-    """The long option of the magic and the CLI (``--aspect-ratio``)."""
+    """The long option of the magic and the CLI (``--aspect-ratio``); for a bool it flips the default
+    (``--no-enhance`` sets enhance_prompt to False)."""
     short: str = ""
     """The short option, if any (``-n``)."""
 
@@ -127,7 +128,7 @@ class SeedreamInput:
                                "(inputs + outputs at most 15).", flag="--max-images", short="-n", low=1,
                             high=MAX_TOTAL_IMAGES)
     enhance_prompt: bool = _meta(True, "Let the model rewrite the prompt first: slower, usually better.",
-                                 flag="--enhance-prompt")
+                                 flag="--no-enhance")
 
     explicit: frozenset[str] = field(default=frozenset(), init=False, repr=False)
     """The names of the fields given explicitly; exactly these (and the prompt) go into the payload."""
