@@ -1,0 +1,457 @@
+"""Request handling of the demo backend: routing, auth, faults, and each route's answer.
+
+`DemoApp.handle` turns one parsed `Request` into one `Response` (or None: drop
+the connection unanswered). It knows nothing about sockets; `transport` does.
+Routes are matched on the path suffix, so ``/v1/...`` works under any prefix
+(``/replicate/v1/...``, the quickrouter proxy shape), and every URL in an answer
+is absolute under the prefix the request came in on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from ..schema import check_payload
+from .faults import HEADER, HTML_PAYLOAD, NOT_IMAGE_HTML, STATUS_KINDS, Fault, FaultPlan, bomb_png, junk
+from .render import RenderCache, render_image
+from .settings import IMAGE_FORMATS, DemoSettings
+from .stats import DemoStats, StatsRecorder
+from .store import PredictionRecord, PredictionState, PredictionStore, plan_prediction
+from .wire import (
+    MODEL,
+    VERSION,
+    dumps,
+    model_json,
+    output_urls,
+    prediction_json,
+    problem,
+    validation_problem,
+    version_json,
+)
+
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+MAX_WAIT = 60.0
+"""The longest ``Prefer: wait`` honoured, in seconds (Replicate's limit)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request as the app sees it; header names are lower-case."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    origin: str = "http://127.0.0.1"
+    """``http://host:port`` the client addressed: absolute URLs in answers start with it."""
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.target).path
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.target).query)
+
+
+@dataclass
+class Response:
+    """One answer. A ``stream`` is sent chunk by chunk: with ``length`` as Content-Length, or,
+    without one, until the connection closes."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = JSON
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Iterable[bytes] | None = None
+    length: int | None = None
+
+
+def json_response(status: int, document: Any, headers: list[tuple[str, str]] | None = None) -> Response:
+    return Response(status, dumps(document), JSON, headers or [])
+
+
+def problem_response(status: int, title: str, detail: str, headers: list[tuple[str, str]] | None = None,
+                     **extra: Any) -> Response:
+    return Response(status, dumps(problem(status, title, detail, **extra)), PROBLEM, headers or [])
+
+
+def prefer_wait(header: str | None) -> float | None:
+    """Seconds to hold a create from ``Prefer: wait`` (60) or ``wait=N`` (clamped to 1..60)."""
+    for preference in (header or "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() != "wait":
+            continue
+        try:
+            seconds = float(value.strip().strip('"')) if value.strip() else MAX_WAIT
+        except ValueError:
+            seconds = MAX_WAIT
+        return min(MAX_WAIT, max(1.0, seconds))
+    return None
+
+
+Handler = Callable[[Request, "re.Match[str]", "Fault | None"], Response]
+
+
+def _suffix(pattern: str) -> re.Pattern[str]:
+    # Any prefix of whole path segments, then the API path itself.
+    return re.compile(r"^(?P<prefix>(?:/[^/]+)*?)" + pattern + r"/?$")
+
+
+_ID = r"(?P<id>[^/]+)"
+
+
+class DemoApp:
+    """The demo backend's behaviour, shared by all handler threads."""
+
+    def __init__(self, settings: DemoSettings) -> None:
+        self.settings = settings
+        self.store = PredictionStore()
+        self.faults = FaultPlan()
+        self.stats = StatsRecorder()
+        self.renders = RenderCache()
+        self.origin = "http://127.0.0.1"
+        """Where the server listens; used when there is no request (the Python-side API)."""
+        model = r"/v1/models/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+        self._routes: list[tuple[re.Pattern[str], dict[str, tuple[str, Handler]]]] = [
+            (_suffix(model + "/predictions"), {"POST": ("create", self._create_for_model)}),
+            (_suffix(model + r"/versions/(?P<version>[^/]+)"), {"GET": ("model", self._version)}),
+            (_suffix(model), {"GET": ("model", self._model)}),
+            (_suffix("/v1/predictions"), {"POST": ("create", self._create_for_version),
+                                          "GET": ("list", self._list)}),
+            (_suffix(f"/v1/predictions/{_ID}"), {"GET": ("get", self._get)}),
+            (_suffix(f"/v1/predictions/{_ID}/cancel"), {"POST": ("cancel", self._cancel)}),
+            (_suffix(f"/v1/predictions/{_ID}/stream"), {"GET": ("get", self._stream)}),
+            (_suffix(rf"/files/{_ID}/(?P<index>[0-9]+)\.(?P<ext>[a-z]+)"), {"GET": ("file", self._file)}),
+        ]
+        self._admin = re.compile(r"^(?:/[^/]+)*?/_demo/(?P<what>[^?]+?)/?$")
+
+    # -- entry point ---------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response | None:
+        """The answer to ``request``, or None to close the connection without one."""
+        path = request.path
+        admin = self._admin.match(path)
+        if admin:
+            return self._handle_admin(request, admin.group("what"))
+        route, handler, match = self._resolve(request)
+        self.stats.request(route)
+        try:
+            fault = self.faults.pick(route, request.headers.get(HEADER.lower()))
+        except ValueError as exc:
+            return problem_response(400, "Bad demo fault header", str(exc))
+        kind = fault.kind if fault else ""
+        if fault:
+            self.stats.fault(kind)
+        if kind == "latency" and fault:
+            time.sleep(fault.number("seconds", 0.5))
+        if kind in STATUS_KINDS and fault:
+            status, body, headers = fault.problem()
+            return Response(status, dumps(body), PROBLEM, headers)
+        if kind == "drop":
+            return None
+        if handler is None or match is None:
+            response = self._unrouted(request)
+        elif route != "file" and not self._authorized(request):
+            response = problem_response(401, "Unauthenticated", "You did not pass a valid authentication token")
+        else:
+            response = handler(request, match, fault)
+        if kind == "drop_after":
+            return None
+        if kind == "malformed" and response.stream is None:
+            # Right status and headers, a body cut in half: valid HTTP, invalid JSON.
+            response.body = response.body[: max(1, len(response.body) // 2)]
+        return response
+
+    def _resolve(self, request: Request) -> tuple[str, Handler | None, re.Match[str] | None]:
+        for pattern, methods in self._routes:
+            match = pattern.match(request.path)
+            if match and request.method in methods:
+                route, handler = methods[request.method]
+                return route, handler, match
+        return "unknown", None, None
+
+    def _unrouted(self, request: Request) -> Response:
+        allowed = sorted({m for pattern, methods in self._routes if pattern.match(request.path) for m in methods})
+        if allowed:
+            return problem_response(405, "Method not allowed", f"{request.method} is not allowed here; "
+                                    f"use {', '.join(allowed)}", [("Allow", ", ".join(allowed))])
+        return problem_response(404, "Not found", f"The demo backend has no route {request.path}.")
+
+    def _authorized(self, request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+        expected = self.settings.token
+        # Constant-time compare: the demo is a test bed for clients, so it behaves like a real server.
+        return expected is None or hmac.compare_digest(token.encode(), expected.encode())
+
+    # -- predictions ---------------------------------------------------------------
+
+    def _create_for_model(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        model = f"{match.group('owner')}/{match.group('name')}"
+        if model != MODEL:
+            return problem_response(404, "Not found", f"Model {model} does not exist (the demo backend "
+                                    f"serves {MODEL} only).")
+        return self._create(request, match, fault, None)
+
+    def _create_for_version(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        return self._create(request, match, fault, "version")
+
+    def _create(self, request: Request, match: re.Match[str], fault: Fault | None,
+                version_key: str | None) -> Response:
+        try:
+            document = json.loads(request.body or b"null")
+        except (UnicodeDecodeError, ValueError) as exc:
+            return problem_response(400, "Invalid JSON", f"The request body is not valid JSON: {exc}")
+        if not isinstance(document, dict):
+            return problem_response(400, "Invalid JSON", "The request body must be a JSON object.")
+        if version_key is not None:
+            version = document.get(version_key)
+            if version not in (VERSION, f"{MODEL}:{VERSION}"):
+                # What Replicate answers for an unknown version id (a 422, not a 404).
+                return problem_response(422, "Invalid version or not permitted", "The specified version does "
+                                        "not exist (or perhaps you don't have permission to use it?)")
+        payload = document.get("input")
+        if not isinstance(payload, dict):
+            got = "nothing" if payload is None else type(payload).__name__
+            return problem_response(422, "Input validation failed", f"- input: must be an object, got {got}\n",
+                                    invalid_fields=[{"type": "type", "field": "input",
+                                                     "description": f"must be an object, got {got}"}])
+        invalid = check_payload(payload)
+        if invalid:
+            body = validation_problem(invalid)
+            return Response(422, dumps(body), PROBLEM)
+
+        kind = fault.kind if fault else ""
+        fail_message, fail_logs = None, ""
+        if kind == "fail" and fault:
+            fail_message = fault.text("message", "The demo backend failed this prediction (fault injection).")
+        elif kind == "html":
+            fail_message, fail_logs = f"Model error: {HTML_PAYLOAD}", f"{HTML_PAYLOAD}\n"
+        record = self.store.create(payload, plan_prediction(payload, self.settings, fail_message=fail_message,
+                                                            fail_logs=fail_logs))
+        self.stats.created(record.id)
+        self._mark(record, fault)
+
+        wait = prefer_wait(request.headers.get("prefer"))
+        if wait is not None:
+            self.store.wait(record, wait)
+        state = self.store.state(record)
+        outputs = None
+        if (wait is not None and self.settings.inline_outputs and state.status == "succeeded"
+                and not record.hostile_urls and not self._data_removed(record, state)):
+            mime = IMAGE_FORMATS[record.plan.image_format][1]
+            outputs = [f"data:{mime};base64,{base64.b64encode(self._image(record, i)).decode('ascii')}"
+                       for i in range(state.ready)]
+        document = self._prediction(record, state, request.origin, match.group("prefix"), outputs)
+        return json_response(201, document, [("Location", document["urls"]["get"])])
+
+    def _get(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        record = self.store.get(match.group("id"))
+        if record is None:
+            return self._no_prediction(match.group("id"))
+        self._mark(record, fault)
+        return json_response(200, self._prediction(record, self.store.state(record), request.origin,
+                                                   match.group("prefix")))
+
+    def _cancel(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        record = self.store.get(match.group("id"))
+        if record is None:
+            return self._no_prediction(match.group("id"))
+        self.stats.canceled()
+        self.store.cancel(record)
+        return json_response(200, self._prediction(record, self.store.state(record), request.origin,
+                                                   match.group("prefix")))
+
+    def _list(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        before = None
+        cursor = (request.query.get("cursor") or [""])[0]
+        if cursor:
+            try:
+                before = int(base64.urlsafe_b64decode(cursor.encode() + b"==").decode().removeprefix("before:"))
+            except (ValueError, binascii.Error, UnicodeDecodeError):
+                return problem_response(400, "Invalid cursor", "The cursor is not one this server gave out.")
+        records, next_before = self.store.page(before, self.settings.page_size)
+        prefix = match.group("prefix")
+        next_url = None
+        if next_before is not None:
+            token = base64.urlsafe_b64encode(f"before:{next_before}".encode()).decode().rstrip("=")
+            next_url = f"{request.origin}{prefix}/v1/predictions?cursor={token}"
+        results = [self._prediction(r, self.store.state(r), request.origin, prefix) for r in records]
+        return json_response(200, {"previous": None, "next": next_url, "results": results})
+
+    def _stream(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        """Server-sent events: ``output`` per new image URL, ``logs`` per new line, then ``done``."""
+        record = self.store.get(match.group("id"))
+        if record is None:
+            return self._no_prediction(match.group("id"))
+
+        def events() -> Iterator[bytes]:
+            sent_outputs, sent_logs = 0, 0
+            while True:
+                state = self.store.state(record)
+                urls = output_urls(record, state.ready, request.origin)
+                for url in urls[sent_outputs:]:
+                    yield f"event: output\ndata: {url}\n\n".encode()
+                sent_outputs = len(urls)
+                lines = state.logs.splitlines()
+                for line in lines[sent_logs:]:
+                    yield f"event: logs\ndata: {line}\n\n".encode()
+                sent_logs = len(lines)
+                if state.terminal or self.store.closed:
+                    if state.status == "failed":
+                        yield b"event: error\ndata: " + dumps({"detail": state.error}) + b"\n\n"
+                    reason = "" if state.status == "succeeded" else state.status
+                    yield b"event: done\ndata: " + dumps({"reason": reason} if reason else {}) + b"\n\n"
+                    return
+                self.store.wait(record, 0.05)
+
+        return Response(200, content_type="text/event-stream", headers=[("Cache-Control", "no-store")],
+                        stream=events())
+
+    # -- files and model -------------------------------------------------------------
+
+    def _file(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        record = self.store.get(match.group("id"))
+        index = int(match.group("index"))
+        if record is None:
+            return problem_response(404, "Not found", "No such output file.")
+        state = self.store.state(record)
+        ext, mime = IMAGE_FORMATS[record.plan.image_format]
+        if index >= state.ready or match.group("ext") != ext:
+            return problem_response(404, "Not found", "No such output file.")
+        kind = fault.kind if fault else ""
+        if kind == "expire" or self._data_removed(record, state):
+            return problem_response(404, "Not found", "This output has expired: outputs are deleted "
+                                    "after the output TTL (about an hour on Replicate).")
+        if kind == "oversize" and fault:
+            size = int(fault.number("bytes", 64 * 2**20))
+            return Response(200, content_type="image/jpeg", stream=junk(size), length=size)
+        if kind == "not_image":
+            return Response(200, NOT_IMAGE_HTML, "image/png")
+        if kind == "bomb":
+            return Response(200, bomb_png(), "image/png")
+        return Response(200, self._image(record, index), mime, [("Cache-Control", "public, max-age=3600")])
+
+    def _model(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        model = f"{match.group('owner')}/{match.group('name')}"
+        if model != MODEL:
+            return problem_response(404, "Not found", f"Model {model} does not exist (the demo backend "
+                                    f"serves {MODEL} only).")
+        return json_response(200, model_json(run_count=len(self.store)))
+
+    def _version(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        model = f"{match.group('owner')}/{match.group('name')}"
+        if model != MODEL or match.group("version") != VERSION:
+            return problem_response(404, "Not found", f"Version {match.group('version')} of {model} does "
+                                    "not exist.")
+        return json_response(200, version_json())
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _mark(self, record: PredictionRecord, fault: Fault | None) -> None:
+        if fault and fault.kind in ("expire", "output_scheme"):
+            self.store.mark(record, expired=fault.kind == "expire", hostile_urls=fault.kind == "output_scheme")
+
+    def _data_removed(self, record: PredictionRecord, state: PredictionState) -> bool:
+        if record.expired:
+            return True
+        return state.completed_at is not None and self.store.age(record) - state.completed_at >= \
+            self.settings.output_ttl
+
+    def _prediction(self, record: PredictionRecord, state: PredictionState, origin: str, prefix: str,
+                    outputs: list[str] | None = None) -> dict[str, Any]:
+        return prediction_json(record, state, origin=origin, prefix=prefix,
+                               data_removed=self._data_removed(record, state), outputs=outputs)
+
+    def _image(self, record: PredictionRecord, index: int) -> bytes:
+        plan = record.plan
+        return self.renders.get(
+            (plan.digest, index, plan.image_format),
+            lambda: render_image(record.input, index, plan.count, plan.width, plan.height, plan.image_format))
+
+    @staticmethod
+    def _no_prediction(prediction_id: str) -> Response:
+        return problem_response(404, "Not found", f"Prediction {prediction_id} does not exist.")
+
+    # -- the Python-side API of DemoServer ----------------------------------------------
+
+    def prediction(self, prediction_id: str) -> dict[str, Any]:
+        record = self.store.require(prediction_id)
+        return self._prediction(record, self.store.state(record), self.origin, "")
+
+    def output_bytes(self, prediction_id: str, index: int) -> bytes:
+        record = self.store.require(prediction_id)
+        if not 0 <= index < record.plan.count:
+            raise IndexError(f"prediction {prediction_id} has outputs 0 to {record.plan.count - 1}, not {index}")
+        return self._image(record, index)
+
+    def cancel_from_elsewhere(self, prediction_id: str) -> None:
+        self.store.cancel(self.store.require(prediction_id))
+
+    def snapshot(self) -> DemoStats:
+        return self.stats.snapshot()
+
+    # -- admin (no auth, not counted, never faulted) --------------------------------------
+
+    def _handle_admin(self, request: Request, what: str) -> Response:
+        try:
+            document = json.loads(request.body) if request.body else {}
+        except (UnicodeDecodeError, ValueError) as exc:
+            return problem_response(400, "Invalid JSON", str(exc))
+        if not isinstance(document, dict):
+            return problem_response(400, "Invalid JSON", "The body must be a JSON object.")
+        try:
+            return self._admin_action(request.method, what, document)
+        except (TypeError, ValueError) as exc:
+            return problem_response(400, "Bad demo admin request", str(exc))
+
+    def _admin_action(self, method: str, what: str, document: dict[str, Any]) -> Response:
+        if (method, what) == ("GET", "stats"):
+            return json_response(200, self.stats.snapshot().to_json())
+        if (method, what) == ("POST", "reset"):
+            self.faults.clear()
+            self.stats.reset()
+            return json_response(200, {"ok": True})
+        if what == "config" and method in ("GET", "POST"):
+            if method == "POST":
+                self.settings.update(**document)
+            return json_response(200, self.settings.public())
+        if what == "faults" and method == "DELETE":
+            self.faults.clear()
+            return json_response(200, {"ok": True})
+        if what == "faults" and method == "POST":
+            if "rate" in document:
+                kinds = document.get("kinds")
+                self.faults.set_rate(float(document["rate"]), tuple(kinds) if kinds else None,
+                                     int(document.get("seed", 0)))
+            else:
+                params = document.get("params") or {}
+                if not isinstance(params, dict):
+                    raise ValueError("params must be an object")
+                self.faults.inject(str(document.get("kind", "")), route=str(document.get("route", "any")),
+                                   times=document.get("times", 1), params=params)
+            return json_response(200, {"ok": True})
+        found = re.fullmatch(rf"predictions/{_ID}(?P<cancel>/cancel)?", what)
+        if found:
+            record = self.store.get(found.group("id"))
+            if record is None:
+                return self._no_prediction(found.group("id"))
+            if found.group("cancel") and method == "POST":
+                self.store.cancel(record)
+            elif found.group("cancel") or method != "GET":
+                return problem_response(405, "Method not allowed", f"{method} is not allowed here.")
+            return json_response(200, self._prediction(record, self.store.state(record), self.origin, ""))
+        return problem_response(404, "Not found", f"No demo admin endpoint {method} /_demo/{what}.")

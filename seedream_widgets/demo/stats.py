@@ -1,0 +1,92 @@
+"""Request, connection and fault counters of a demo backend, and their frozen snapshot."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DemoStats:
+    """What a demo backend has seen since it started (or since ``reset_stats``).
+
+    >>> server.stats.requests.get("create", 0), server.stats.connections  # doctest: +SKIP
+    (1, 1)
+
+    Admin requests (``/_demo/...``) are not counted.
+    """
+
+    requests: dict[str, int]
+    """Requests per route name: create, get, cancel, list, file, model (and unknown)."""
+    total_requests: int
+    creates: int
+    """Predictions really created (a ``drop_after`` create counts: the prediction exists)."""
+    cancels: int
+    """Cancel requests that reached the cancel route (not ``cancel_from_elsewhere``)."""
+    connections: int
+    """TCP connections accepted: a keep-alive client makes one for many requests."""
+    faults_injected: dict[str, int]
+    """Faults applied, per kind."""
+    prediction_ids: tuple[str, ...]
+    """Ids of the predictions created, oldest first."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The snapshot as JSON for ``GET /_demo/stats``."""
+        data = asdict(self)
+        data["prediction_ids"] = list(self.prediction_ids)
+        return data
+
+
+class StatsRecorder:
+    """Thread-safe counters behind `DemoStats`; every handler thread writes here."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._creates = 0
+        self._cancels = 0
+        self._connections = 0
+        self._ids: list[str] = []
+
+    def request(self, route: str) -> None:
+        with self._lock:
+            self._requests[route] += 1
+
+    def created(self, prediction_id: str) -> None:
+        with self._lock:
+            self._creates += 1
+            self._ids.append(prediction_id)
+
+    def canceled(self) -> None:
+        with self._lock:
+            self._cancels += 1
+
+    def connection(self) -> None:
+        with self._lock:
+            self._connections += 1
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self._faults[kind] += 1
+
+    def snapshot(self) -> DemoStats:
+        with self._lock:
+            return DemoStats(
+                requests=dict(self._requests),
+                total_requests=sum(self._requests.values()),
+                creates=self._creates,
+                cancels=self._cancels,
+                connections=self._connections,
+                faults_injected=dict(self._faults),
+                prediction_ids=tuple(self._ids),
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._faults.clear()
+            self._creates = self._cancels = self._connections = 0
+            self._ids.clear()

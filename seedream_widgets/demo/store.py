@@ -1,0 +1,251 @@
+"""Predictions of a demo backend and their life cycle, computed lazily from timestamps.
+
+No thread runs per prediction: a `Plan` fixed at creation says when the
+prediction starts, when each image appears and whether it fails, and
+`state_at` derives status, output count, logs and error for any moment. A
+cancel only records when it happened. Waiting (``Prefer: wait``) sleeps on one
+condition that cancels and shutdown wake.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..schema import FIELD, output_pixels
+from .render import input_aspect, input_digest
+from .settings import DemoSettings
+
+Status = Literal["starting", "processing", "succeeded", "failed", "canceled"]
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
+
+_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # lowercase alphanumerics, as Replicate's ids
+_FAIL = re.compile(r"\[demo:fail(?:=([^\]]*))?\]")
+_SLOW = re.compile(r"\[demo:slow=([0-9]*\.?[0-9]+)\]")
+DEFAULT_FAIL_MESSAGE = "The demo backend failed this prediction on purpose ([demo:fail] in the prompt)."
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a prediction will do, decided when it is created."""
+
+    count: int
+    width: int
+    height: int
+    size_label: str
+    ratio_label: str
+    seed: int
+    digest: str
+    """sha256 of the canonical input: renders are cached and identical per digest."""
+    image_format: str
+    start: float
+    """Seconds after creation when processing starts."""
+    first_image: float
+    """Seconds after creation when image 1 appears; image k appears ``(k - 1) * per_image`` later."""
+    per_image: float
+    fail_message: str | None = None
+    fail_logs: str = ""
+    """Extra log text written when the prediction fails (the ``html`` fault puts HTML here)."""
+
+    def image_time(self, k: int) -> float:
+        """Seconds after creation when image k (1-based) appears."""
+        return self.first_image + (k - 1) * self.per_image
+
+    @property
+    def fail_time(self) -> float:
+        # A failing prediction fails after it started processing and before its first image.
+        return self.first_image - self.per_image
+
+    @property
+    def end_time(self) -> float:
+        return self.fail_time if self.fail_message is not None else self.image_time(self.count)
+
+
+def plan_prediction(payload: Mapping[str, Any], settings: DemoSettings, *, fail_message: str | None = None,
+                    fail_logs: str = "") -> Plan:
+    """The `Plan` for a valid input under the current settings (and prompt directives)."""
+    def value(name: str) -> Any:
+        return payload.get(name, FIELD[name].default)
+
+    size, ratio = str(value("size")), str(value("aspect_ratio"))
+    width, height = output_pixels(size, ratio, int(value("width")), int(value("height")),
+                                  input_aspect(payload.get("image_input")))
+    count = int(value("max_images")) if value("sequential_image_generation") == "auto" else 1
+    if size == "custom":
+        divisor = math.gcd(width, height)
+        ratio = f"{width // divisor}:{height // divisor}"
+    prompt = str(payload.get("prompt", ""))
+    slow = _SLOW.search(prompt)
+    fail = _FAIL.search(prompt)
+    if fail_message is None and fail is not None:
+        fail_message = fail.group(1) or DEFAULT_FAIL_MESSAGE
+    digest = input_digest(payload)
+    start = settings.start_seconds
+    base = settings.base_seconds + (float(slow.group(1)) if slow else 0.0)
+    per_image = settings.per_image_seconds
+    return Plan(count=count, width=width, height=height, size_label=size, ratio_label=ratio,
+                seed=int(digest[:8], 16) % 2**31, digest=digest, image_format=settings.image_format,
+                start=start, first_image=start + base + per_image, per_image=per_image,
+                fail_message=fail_message, fail_logs=fail_logs)
+
+
+@dataclass
+class PredictionRecord:
+    """One prediction as stored: its input, plan and the few things that happen to it later."""
+
+    id: str
+    seq: int
+    input: dict[str, Any]
+    plan: Plan
+    created_wall: float
+    created_mono: float
+    canceled_at: float | None = None
+    """Seconds after creation when it was canceled (only ever set while it was running)."""
+    expired: bool = False
+    """Forced expiry (the ``expire`` fault): outputs 404 and ``data_removed`` from now on."""
+    hostile_urls: bool = False
+    """The ``output_scheme`` fault: output URLs are replaced by file:/javascript: URLs."""
+
+
+@dataclass(frozen=True)
+class PredictionState:
+    """A prediction at one moment."""
+
+    status: Status
+    ready: int
+    """How many outputs exist."""
+    started_at: float | None
+    """Seconds after creation, or None while starting."""
+    completed_at: float | None
+    logs: str
+    error: str | None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def state_at(record: PredictionRecord, t: float) -> PredictionState:
+    """The state of ``record`` at ``t`` seconds after its creation."""
+    plan = record.plan
+    canceled = record.canceled_at is not None and t >= record.canceled_at
+    moment = min(t, record.canceled_at) if canceled and record.canceled_at is not None else t
+    started = plan.start if moment >= plan.start else None
+    ready = 0 if started is None else sum(1 for k in range(1, plan.count + 1) if plan.image_time(k) <= moment)
+    if plan.fail_message is not None:
+        ready = 0
+    logs = _logs(plan, ready) if started is not None else ""
+    if canceled:
+        return PredictionState("canceled", ready, started, record.canceled_at, logs, None)
+    if started is None:
+        return PredictionState("starting", 0, None, None, "", None)
+    if plan.fail_message is not None and t >= plan.fail_time:
+        logs += plan.fail_logs
+        return PredictionState("failed", 0, started, plan.fail_time, logs, plan.fail_message)
+    if ready == plan.count:
+        return PredictionState("succeeded", ready, started, plan.image_time(plan.count), logs, None)
+    return PredictionState("processing", ready, started, None, logs, None)
+
+
+def _logs(plan: Plan, ready: int) -> str:
+    # The "Generating ..." line is the real model's, word for word.
+    lines = [f"Using seed {plan.seed}",
+             f"Generating {plan.width}x{plan.height} image with aspect ratio {plan.ratio_label} "
+             f"at {plan.size_label} resolution"]
+    lines += [f"Generated image {k} of {plan.count}" for k in range(1, ready + 1)]
+    return "\n".join(lines) + "\n"
+
+
+class PredictionStore:
+    """All predictions of one demo backend, in creation order; thread-safe."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._records: dict[str, PredictionRecord] = {}
+        self._order: list[PredictionRecord] = []
+        self._closed = False
+
+    def create(self, payload: dict[str, Any], plan: Plan) -> PredictionRecord:
+        with self._changed:
+            while True:
+                new_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(26))
+                if new_id not in self._records:
+                    break
+            record = PredictionRecord(new_id, len(self._order), payload, plan, time.time(), time.monotonic())
+            self._records[new_id] = record
+            self._order.append(record)
+            return record
+
+    def get(self, prediction_id: str) -> PredictionRecord | None:
+        with self._changed:
+            return self._records.get(prediction_id)
+
+    def require(self, prediction_id: str) -> PredictionRecord:
+        """The record, or KeyError naming the id (for the Python-side API)."""
+        record = self.get(prediction_id)
+        if record is None:
+            raise KeyError(f"no demo prediction {prediction_id!r}")
+        return record
+
+    @staticmethod
+    def age(record: PredictionRecord) -> float:
+        return time.monotonic() - record.created_mono
+
+    def state(self, record: PredictionRecord) -> PredictionState:
+        with self._changed:
+            return state_at(record, self.age(record))
+
+    def cancel(self, record: PredictionRecord) -> None:
+        """Cancel now, unless it already ended; wakes anyone waiting on it."""
+        with self._changed:
+            now = self.age(record)
+            if record.canceled_at is None and not state_at(record, now).terminal:
+                record.canceled_at = now
+            self._changed.notify_all()
+
+    def mark(self, record: PredictionRecord, *, expired: bool = False, hostile_urls: bool = False) -> None:
+        with self._changed:
+            record.expired = record.expired or expired
+            record.hostile_urls = record.hostile_urls or hostile_urls
+
+    def wait(self, record: PredictionRecord, seconds: float) -> None:
+        """Block until the prediction ends, ``seconds`` pass, or the store closes."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while not self._closed:
+                now = self.age(record)
+                if state_at(record, now).terminal:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                # Sleep until it would end on its own; a cancel or close wakes us earlier.
+                self._changed.wait(min(left, max(0.0, record.plan.end_time - now) + 0.001))
+
+    def page(self, before: int | None, size: int) -> tuple[list[PredictionRecord], int | None]:
+        """Up to ``size`` records newest first, older than sequence ``before``; and the next cursor."""
+        with self._changed:
+            end = len(self._order) if before is None else max(0, min(before, len(self._order)))
+            start = max(0, end - size)
+            records = list(reversed(self._order[start:end]))
+            return records, (start if start > 0 else None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Wake every waiter for shutdown."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def __len__(self) -> int:
+        with self._changed:
+            return len(self._order)
