@@ -41,7 +41,7 @@ from .errors import (
     ValidationError,
 )
 from .gallery import Gallery, RunRecord, redact_input
-from .images import MAX_OUTPUT_BYTES, SavedImage, download_image, to_image_uri
+from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, download_image, to_image_uri
 from .prediction import Prediction
 from .result import Comparison, Result
 from .schema import FIELD, SeedreamInput
@@ -175,7 +175,9 @@ class AsyncSeedream:
         Reads and cancels are retried on 429/5xx, connection errors and malformed
         bodies. A create is retried only when it surely never arrived (connect
         errors) or the service refused it (429/503); any other failure after
-        sending raises `_AmbiguousCreate` for the caller to resolve.
+        sending (a dropped connection, a malformed body, a 500/502/504 that a
+        proxy may have answered after forwarding) raises `_AmbiguousCreate` for
+        the caller to resolve.
         """
         url = self._url(path)
         retry_statuses = protocol.CREATE_RETRYABLE_STATUSES if kind == "create" else protocol.RETRYABLE_STATUSES
@@ -208,6 +210,8 @@ class AsyncSeedream:
                     await asyncio.sleep(protocol.backoff_delay(attempt, rng=self._rng))
                     continue
             retry_after = protocol.retry_after_seconds(response.headers.get("Retry-After"))
+            if kind == "create" and response.status_code in protocol.AMBIGUOUS_CREATE_STATUSES:
+                raise _AmbiguousCreate(f"{response.status_code} on create")
             if response.status_code in retry_statuses and attempt < self.max_retries:
                 delay = protocol.backoff_delay(attempt, retry_after=retry_after, rng=self._rng)
                 if response.status_code == 429:  # every request of this client waits, not just this one
@@ -358,7 +362,7 @@ class AsyncSeedream:
         # A listener wants each image of a set as it appears: create without holding, and poll briskly.
         progressive = on_update is not None and inp.expected_images > 1
         wait = 1 if progressive else self.wait
-        if deadline is not None:
+        if deadline is not None and wait > 0:
             wait = max(1, min(wait, deadline - started))
         prediction = await self.create(inp, wait=wait)
         self.gallery.journal(prediction.id, {
@@ -468,8 +472,16 @@ class AsyncSeedream:
             raise
 
     async def _download(self, url: str, dest: Path, prediction_id: str) -> SavedImage:
-        return await download_image(self._client(), url, dest, prediction_id=prediction_id,
-                                    max_bytes=self.max_output_bytes)
+        for attempt in itertools.count():
+            try:
+                return await download_image(self._client(), url, dest, prediction_id=prediction_id,
+                                            max_bytes=self.max_output_bytes)
+            except TransientOutputError as exc:
+                if attempt >= self.max_retries:
+                    raise OutputError(f"{exc}; gave up after {attempt + 1} tries", url=url,
+                                      prediction_id=prediction_id) from None
+                await asyncio.sleep(protocol.backoff_delay(attempt, retry_after=exc.retry_after, rng=self._rng))
+        raise AssertionError("unreachable")
 
     def _sidecar(self, prediction: Prediction, images: Sequence[SavedImage], elapsed: float) -> dict[str, Any]:
         """What is stored next to the images: everything about the run except the token."""

@@ -21,6 +21,7 @@ import httpx
 
 from .errors import InvalidField as _Invalid
 from .errors import OutputError, OutputExpired, ValidationError
+from .protocol import RETRYABLE_STATUSES, retry_after_seconds
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -125,6 +126,14 @@ def describe_uri(uri: str) -> str:
     return f"{head.removesuffix(';base64')};sha256={digest};bytes={len(b64) * 3 // 4}"
 
 
+class TransientOutputError(OutputError):
+    """A download failed in a way worth retrying (connection trouble, 429, 5xx)."""
+
+    def __init__(self, message: str, *, url: str, prediction_id: str, retry_after: float | None = None) -> None:
+        super().__init__(message, url=url, prediction_id=prediction_id)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class SavedImage:
     """One output image on disk, checked."""
@@ -162,6 +171,10 @@ async def download_image(http: httpx.AsyncClient, url: str, dest: Path, *, predi
                     f"output {url} is gone ({response.status_code}){where}: Replicate deletes outputs about an "
                     "hour after a run. Run it again, or use resume() soon after a restart.",
                     url=url, prediction_id=prediction_id)
+            if response.status_code in RETRYABLE_STATUSES:
+                raise TransientOutputError(f"output {url} answered {response.status_code}{where}", url=url,
+                                           prediction_id=prediction_id,
+                                           retry_after=retry_after_seconds(response.headers.get("Retry-After")))
             if response.status_code >= 400:
                 raise OutputError(f"output {url} answered {response.status_code}{where}", url=url,
                                   prediction_id=prediction_id)
@@ -180,6 +193,10 @@ async def download_image(http: httpx.AsyncClient, url: str, dest: Path, *, predi
         mime, width, height = _verify(partial, url, prediction_id)
         final = dest.with_suffix(_EXTENSIONS.get(mime, ".img"))
         os.replace(partial, final)
+    except httpx.TransportError as exc:
+        partial.unlink(missing_ok=True)
+        raise TransientOutputError(f"downloading {url} failed ({type(exc).__name__}){where}", url=url,
+                                   prediction_id=prediction_id) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

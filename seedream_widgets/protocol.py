@@ -31,6 +31,8 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 """Statuses worth another try for reads and cancels."""
 CREATE_RETRYABLE_STATUSES = frozenset({429, 503})
 """A create is retried on these only: the service says it did not take the request."""
+AMBIGUOUS_CREATE_STATUSES = frozenset({500, 502, 504})
+"""On a create these leave it unknown whether a prediction was made (a gateway may have forwarded it)."""
 
 
 def create_path(model: str) -> str:
