@@ -35,6 +35,7 @@ from .errors import (
     DeadlineExceeded,
     InvalidField,
     NetworkError,
+    OutputError,
     PredictionCanceled,
     PredictionFailed,
     SeedreamError,
