@@ -298,23 +298,29 @@ class DemoApp:
         if record is None:
             return self._no_prediction(match.group("id"))
 
+        def event(name: str, data: str, number: int) -> bytes:
+            # Every event carries an id: the official client drops events without one.
+            lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+            return f"event: {name}\nid: {number}\n{lines}\n".encode()
+
         def events() -> Iterator[bytes]:
-            sent_outputs, sent_logs = 0, 0
+            sent_outputs, sent_logs, number = 0, 0, 0
             while True:
                 state = self.store.state(record)
                 urls = output_urls(record, state.ready, request.origin)
-                for url in urls[sent_outputs:]:
-                    yield f"event: output\ndata: {url}\n\n".encode()
-                sent_outputs = len(urls)
                 lines = state.logs.splitlines()
-                for line in lines[sent_logs:]:
-                    yield f"event: logs\ndata: {line}\n\n".encode()
-                sent_logs = len(lines)
+                fresh = [("output", url) for url in urls[sent_outputs:]]
+                fresh += [("logs", line) for line in lines[sent_logs:]]
+                sent_outputs, sent_logs = len(urls), len(lines)
                 if state.terminal or self.store.closed:
                     if state.status == "failed":
-                        yield b"event: error\ndata: " + dumps({"detail": state.error}) + b"\n\n"
+                        fresh.append(("error", json.dumps({"detail": state.error})))
                     reason = "" if state.status == "succeeded" else state.status
-                    yield b"event: done\ndata: " + dumps({"reason": reason} if reason else {}) + b"\n\n"
+                    fresh.append(("done", json.dumps({"reason": reason} if reason else {})))
+                for name, data in fresh:
+                    number += 1
+                    yield event(name, data, number)
+                if fresh and fresh[-1][0] == "done":
                     return
                 self.store.wait(record, 0.05)
 

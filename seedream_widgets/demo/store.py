@@ -74,10 +74,13 @@ def plan_prediction(payload: Mapping[str, Any], settings: DemoSettings, *, fail_
         return payload.get(name, FIELD[name].default)
 
     size, ratio = str(value("size")), str(value("aspect_ratio"))
-    width, height = output_pixels(size, ratio, int(value("width")), int(value("height")),
-                                  input_aspect(payload.get("image_input")))
+    aspect = input_aspect(payload.get("image_input"))
+    width, height = output_pixels(size, ratio, int(value("width")), int(value("height")), aspect)
     count = int(value("max_images")) if value("sequential_image_generation") == "auto" else 1
-    if size == "custom":
+    # The log names the shape actually made: custom and matched sizes as their reduced ratio.
+    if ratio == "match_input_image" and aspect is None and size != "custom":
+        ratio = "1:1"
+    elif size == "custom" or ratio == "match_input_image":
         divisor = math.gcd(width, height)
         ratio = f"{width // divisor}:{height // divisor}"
     prompt = str(payload.get("prompt", ""))

@@ -541,15 +541,17 @@ def test_match_input_image_follows_a_data_uri_input(api: httpx.Client) -> None:
     assert expected[0] > expected[1]
     body = create(api, "make it blue", prefer="wait", image_input=[wide], size="1K").json()
     assert open_image(api.get(body["output"][0]).content).size == expected
+    assert f"Generating {expected[0]}x{expected[1]} image with aspect ratio 91:45 at 1K resolution" in body["logs"]
     square = create(api, "make it blue", prefer="wait", size="1K").json()
     assert open_image(api.get(square["output"][0]).content).size == (1024, 1024)
+    assert "with aspect ratio 1:1 at 1K resolution" in square["logs"]
 
 
 def test_input_images_shape_the_result(api: httpx.Client) -> None:
     def mean_colour(uri_colour: tuple[int, int, int]) -> tuple[float, ...]:
         uri = data_uri(png_bytes(64, 64, uri_colour), "image/png")
         body = create(api, "edit", prefer="wait", image_input=[uri], size="1K", aspect_ratio="1:1").json()
-        image = open_image(api.get(body["output"][0]).content).convert("RGB").resize((1, 1), Image.BOX)
+        image = open_image(api.get(body["output"][0]).content).convert("RGB").resize((1, 1), Image.Resampling.BOX)
         return tuple(image.getpixel((0, 0)))  # type: ignore[arg-type]
 
     red, blue = mean_colour((255, 0, 0)), mean_colour((0, 0, 255))
@@ -605,10 +607,12 @@ def test_stream_sends_outputs_then_done(api: httpx.Client) -> None:
     with api.stream("GET", body["urls"]["stream"]) as response:
         assert response.headers["content-type"] == "text/event-stream"
         text = "".join(response.iter_text())
-    events = [block.split("\n", 1) for block in text.strip().split("\n\n")]
-    outputs = [data for name, data in events if name == "event: output"]
-    assert len(outputs) == 2 and outputs[0].startswith("data: http://")
-    assert events[-1][0] == "event: done"
+    events = [dict(line.split(": ", 1) for line in block.split("\n")) for block in text.strip().split("\n\n")]
+    assert [int(e["id"]) for e in events] == list(range(1, len(events) + 1))
+    outputs = [e["data"] for e in events if e["event"] == "output"]
+    assert len(outputs) == 2
+    assert all(url.startswith("http://") for url in outputs)
+    assert events[-1] == {"event": "done", "id": str(len(events)), "data": "{}"}
 
 
 def test_admin_endpoints(fast: DemoServer, api: httpx.Client) -> None:
