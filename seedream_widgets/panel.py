@@ -294,6 +294,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
 
     def __init__(self, client: Seedream | None = None, *, output_dir: str | os.PathLike[str] | None = None,
                  **fields: Any) -> None:
+        self._closed = True  # until built: Widget.__del__ calls close() even when __init__ raised
         if client is not None and output_dir is not None:
             raise TypeError("pass output_dir either to SeedreamPanel or to Seedream(...), not both")
         images = fields.pop("image_input", None)
@@ -311,7 +312,6 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self._history: list[_HistoryEntry] = []
         self._callbacks: list[Callable[[Result], Any]] = []
         self._batch = 0
-        self._closed = False
 
         self.controls: dict[str, Any] = {}
         """The control of each model field by schema name (``image_input`` is the image section)."""
@@ -333,6 +333,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                 self._add_inputs([(item, _source_label(item)) for item in items])
         for control in self.controls.values():
             control.observe(self._on_control, names="value")
+        self._closed = False
         _register(self, _cell_identity())
 
     # -- building the widgets ----------------------------------------------------------------

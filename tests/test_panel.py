@@ -1,0 +1,438 @@
+"""`SeedreamPanel` headless: widgets without a front end, clicks and trait changes, the demo backend on a socket."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+from PIL import Image
+
+from seedream_widgets import PredictionFailed, Result, Seedream, SeedreamInput, ValidationError
+from seedream_widgets import panel as panel_module
+from seedream_widgets.demo import DemoServer
+from seedream_widgets.images import to_image_uri
+from seedream_widgets.panel import GALLERY_PX, SeedreamPanel, _descendants
+from seedream_widgets.schema import FIELDS, MAX_INPUT_IMAGES, output_pixels
+
+SENTINEL = "r8_SENTINEL_panel_token_9f8e7d6c5b4a"
+WAIT = 20.0
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def upload(panel: SeedreamPanel, *files: tuple[str, bytes]) -> None:
+    """What the browser sends when files are chosen in the FileUpload."""
+    panel.uploader.set_state({"value": [
+        {"name": name, "type": "image/png", "size": len(data), "content": memoryview(data), "last_modified": 0}
+        for name, data in files]})
+
+
+def state_text(widget: Any) -> str:
+    """Every synced trait of every widget under ``widget``, as one string."""
+    parts = []
+    for w in _descendants(widget):
+        state = w.get_state()
+        parts.append(json.dumps(state, default=lambda v: base64.b64encode(bytes(v)).decode("ascii")))
+    return "\n".join(parts)
+
+
+def data_uri_images(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for match in re.finditer(r"data:image/[a-z]+;base64,([A-Za-z0-9+/=]+)", text):
+        with Image.open(io.BytesIO(base64.b64decode(match.group(1)))) as image:
+            sizes.append(image.size)
+    return sizes
+
+
+@pytest.fixture
+def client(demo_server: DemoServer, tmp_path: Path) -> Iterator[Seedream]:
+    with Seedream(base_url=demo_server.base_url, output_dir=tmp_path / "out") as c:
+        yield c
+
+
+@pytest.fixture
+def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
+    panels: list[SeedreamPanel] = []
+
+    def make(*args: Any, **kwargs: Any) -> SeedreamPanel:
+        panel = SeedreamPanel(*args or (client,), **kwargs)
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.close()
+    for panel in panels:  # a run cancelled by close finishes its cancel request before the client closes
+        wait_until(lambda p=panel: not p.running, what="closed panels to stop")
+
+
+def run(panel: SeedreamPanel) -> Result:
+    return panel.generate().result(timeout=WAIT)
+
+
+# -- the controls come from the field table -----------------------------------------------------
+
+
+def test_every_field_has_a_control_built_from_the_table(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel()
+    kinds = {"str": widgets.Textarea, "bool": widgets.Checkbox}
+    for spec in FIELDS:
+        if spec.kind == "uris":
+            assert spec.name not in panel.controls
+            continue
+        control = panel.controls[spec.name]
+        assert control.tooltip == spec.help
+        if spec.kind in kinds:
+            assert isinstance(control, kinds[spec.kind])
+        if spec.kind == "enum":
+            assert [value for _, value in control.options] == list(spec.choices)
+            assert control.value == spec.default
+        if spec.kind == "int":
+            assert control.value == spec.default
+            if isinstance(control, widgets.IntSlider):
+                assert (control.min, control.max) == (spec.low, spec.high)
+    assert isinstance(panel.controls["max_images"], widgets.IntSlider)
+    assert isinstance(panel.controls["size"], widgets.ToggleButtons)
+    assert isinstance(panel.controls["aspect_ratio"], widgets.Dropdown)
+    assert panel.uploader.accept == "image/*" and panel.uploader.multiple
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, {}),
+    ({"size": "1K"}, {"size": "1K"}),
+    ({"size": "1K", "aspect_ratio": "16:9"}, {"size": "1K", "aspect_ratio": "16:9"}),
+    ({"size": "custom", "width": 1024, "height": 1536}, {"size": "custom", "width": 1024, "height": 1536}),
+    ({"size": "1K", "sequential_image_generation": "auto", "max_images": 2},
+     {"size": "1K", "sequential_image_generation": "auto", "max_images": 2}),
+    ({"size": "1K", "enhance_prompt": False}, {"size": "1K", "enhance_prompt": False}),
+    # Defaults and settings that would be ignored stay out of the payload.
+    ({"size": "2K", "enhance_prompt": True, "max_images": 1}, {}),
+    ({"size": "1K", "width": 3000, "max_images": 5}, {"size": "1K"}),
+    ({"size": "custom", "aspect_ratio": "4:3", "width": 1536}, {"size": "custom", "width": 1536}),
+])
+def test_each_control_maps_to_the_payload_and_to_what_the_backend_received(
+        make_panel: Callable[..., SeedreamPanel], demo_server: DemoServer, changes: dict[str, Any],
+        expected: dict[str, Any]) -> None:
+    panel = make_panel(prompt="a lighthouse at dusk")
+    for name, value in changes.items():
+        panel.controls[name].value = value
+    payload = {"prompt": "a lighthouse at dusk", **expected}
+    assert panel.value is not None and panel.value.to_payload() == payload
+    assert panel.value == SeedreamInput.from_payload(payload)
+    assert json.loads(re.sub(r"<[^>]+>", "", panel._payload_view.value).replace("&quot;", '"')) == {"input": payload}
+    if changes.get("size", "2K") != "2K":  # (2K renders slowly in the demo; the mapping above is what matters)
+        result = run(panel)
+        assert demo_server.prediction(result.id)["input"] == payload
+
+
+def test_width_height_only_for_custom_and_max_images_only_for_auto(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="x")
+    c = panel.controls
+    assert c["width"].disabled and c["height"].disabled and c["max_images"].disabled
+    assert not c["aspect_ratio"].disabled
+    assert "custom size" in panel._notes["width"].value
+    c["size"].value = "custom"
+    assert not c["width"].disabled and not c["height"].disabled
+    assert c["aspect_ratio"].disabled and "ignored" in panel._notes["aspect_ratio"].value
+    assert "2048×2048" in panel._notes["size"].value
+    c["sequential_image_generation"].value = "auto"
+    assert not c["max_images"].disabled and panel._notes["max_images"].value == ""
+    c["size"].value = "1K"
+    c["aspect_ratio"].value = "16:9"
+    assert "1280×720" in panel._notes["size"].value
+
+
+def test_invalid_input_disables_generate_and_says_why(make_panel: Callable[..., SeedreamPanel],
+                                                      demo: DemoServer, tmp_path: Path) -> None:
+    panel = make_panel()
+    assert panel.generate_button.disabled and panel.value is None
+    assert "Type a prompt" in panel._reason.value and panel._problems_box.value == ""
+    panel.controls["prompt"].value = "a fox"
+    assert not panel.generate_button.disabled and panel._reason.value == ""
+    panel.controls["size"].value = "custom"
+    panel.controls["width"].value = 5000
+    assert panel.generate_button.disabled and panel.value is None
+    assert [p.field for p in panel.problems] == ["width"]
+    assert "width: got 5000; must be at most 4096" in panel._problems_box.value
+    assert "Fix 1 field" in panel._reason.value
+    with pytest.raises(ValidationError, match="width"):
+        _ = panel.input
+    with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
+        with pytest.raises(ValidationError, match="width: got 5000"):
+            make_panel(own, prompt="a fox", size="custom", width=5000)
+        strict = make_panel(own, prompt="a fox", size="custom")
+        strict.controls["width"].value = 5000
+        strict.generate_button.click()  # a click on a disabled button (possible in Python) sends nothing
+        with pytest.raises(ValidationError):
+            strict.generate().result(timeout=1)
+        assert demo.stats.creates == 0 and not strict.running
+    panel.controls["width"].value = 4096
+    assert not panel.generate_button.disabled and panel._problems_box.value == ""
+
+
+def test_presets_by_schema_name_and_their_errors(client: Seedream, tmp_path: Path,
+                                                 make_panel: Callable[..., SeedreamPanel]) -> None:
+    image = tmp_path / "in.png"
+    image.write_bytes(png_bytes())
+    panel = make_panel(prompt="p", size="4K", aspect_ratio="3:2", sequential_image_generation="auto",
+                       max_images=4, enhance_prompt=False, image_input=image)
+    assert panel.value is not None
+    assert panel.value.to_payload() == {"prompt": "p", "image_input": [to_image_uri(image)], "size": "4K",
+                                        "aspect_ratio": "3:2", "sequential_image_generation": "auto",
+                                        "max_images": 4, "enhance_prompt": False}
+    with pytest.raises(ValidationError, match="did you mean 'aspect_ratio'"):
+        SeedreamPanel(client, aspect="16:9")
+    with pytest.raises(ValidationError, match="size"):
+        SeedreamPanel(client, size="8K")
+    with pytest.raises(TypeError, match="output_dir"):
+        SeedreamPanel(client, output_dir=tmp_path)
+    own = make_panel(None, output_dir=tmp_path / "own")
+    assert own.client.settings.output_dir == (tmp_path / "own").absolute()
+
+
+def test_badge_says_demo_or_names_the_service(make_panel: Callable[..., SeedreamPanel], demo: DemoServer,
+                                              tmp_path: Path) -> None:
+    assert "DEMO" in make_panel().badge.value
+    with Seedream(token=SENTINEL, base_url=demo.base_url, output_dir=tmp_path) as real:
+        badge = make_panel(real).badge.value
+    assert "DEMO" not in badge and demo.base_url in badge and "bytedance/seedream-4" in badge
+
+
+# -- input images --------------------------------------------------------------------------------
+
+
+def test_upload_keeps_thumbnails_only_and_clears_the_uploader(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="edit these")
+    big = png_bytes(1600, 900, (10, 120, 200))
+    upload(panel, ("a.png", big), ("b.png", png_bytes()))
+    assert len(panel.inputs) == 2 and panel.inputs[0] == to_image_uri(big)
+    assert panel.uploader.value == ()  # the originals left widget state at once
+    assert panel.value is not None and panel.value.image_input == panel.inputs
+    sizes = data_uri_images(state_text(panel))
+    assert sizes and max(max(s) for s in sizes) <= 192
+    assert to_image_uri(big) not in state_text(panel)
+    assert "1600×900" not in panel._notes["size"].value
+    w, h = output_pixels("2K", "match_input_image", input_aspect=1600 / 900)  # follows the first input's shape
+    assert f"{w}×{h}" in panel._notes["size"].value
+    assert "2/10" in panel._inputs_title.value
+    panel._inputs_box.children[0].children[1].click()  # remove a.png
+    assert panel.inputs == (to_image_uri(png_bytes()),)
+
+
+def test_refuses_large_and_non_image_uploads_with_a_message(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="x")
+    huge = b"\x89PNG\r\n\x1a\n" + bytes(11 * 1024 * 1024)
+    upload(panel, ("huge.png", huge), ("notes.txt", b"hello"), ("ok.png", png_bytes()))
+    assert len(panel.inputs) == 1
+    notice = panel._notice.value
+    assert "huge.png (11.0 MB)" in notice and "10 MB" in notice and "resize" in notice
+    assert "notes.txt" in notice and "not an image" in notice
+    assert panel.uploader.value == ()
+
+
+def test_at_most_ten_inputs_and_the_fifteen_image_rule_live(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="x", sequential_image_generation="auto", max_images=15)
+    slider = panel.controls["max_images"]
+    upload(panel, *[(f"{i}.png", png_bytes(color=(i * 20, 0, 0))) for i in range(3)])
+    assert slider.max == 12 and slider.value == 12
+    assert panel.value is not None and panel.value.max_images == 12
+    upload(panel, *[(f"more{i}.png", png_bytes(color=(0, i * 20, 0))) for i in range(9)])
+    assert len(panel.inputs) == MAX_INPUT_IMAGES and slider.max == 5
+    assert "skipped more7.png, more8.png" in panel._notice.value
+    assert panel.uploader.disabled and panel.add_url_button.disabled and panel.url_box.disabled
+    assert "10/10 (full)" in panel._inputs_title.value
+    assert panel.add_input("https://example.com/one-more.png") is False
+    assert panel.value is not None and len(panel.value.image_input) + panel.value.max_images == 15
+    panel.remove_input(0)
+    assert not panel.uploader.disabled and slider.max == 6
+
+
+def test_add_from_url_or_path(make_panel: Callable[..., SeedreamPanel], tmp_path: Path) -> None:
+    panel = make_panel(prompt="x")
+    panel.url_box.value = "https://example.com/cat.png"
+    panel.add_url_button.click()
+    assert panel.inputs == ("https://example.com/cat.png",) and panel.url_box.value == ""
+    assert "shape of the first input image" in panel._notes["size"].value
+    path = tmp_path / "dog.png"
+    path.write_bytes(png_bytes())
+    panel.url_box.value = str(path)
+    panel.add_url_button.click()
+    assert panel.inputs[1] == to_image_uri(path)
+    panel.url_box.value = "ftp://example.com/x.png"
+    panel.add_url_button.click()
+    assert len(panel.inputs) == 2 and "ftp:" in panel._notice.value
+    assert str(path) in panel._python_view.value
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+def test_generate_fills_gallery_disk_history_and_callbacks(make_panel: Callable[..., SeedreamPanel],
+                                                           demo_server: DemoServer, tmp_path: Path) -> None:
+    panel = make_panel(prompt="a red fox", size="1K", sequential_image_generation="auto", max_images=2)
+    seen: list[Result] = []
+    panel.on_result(seen.append)
+    payload = panel.value.to_payload() if panel.value else {}
+    panel.generate_button.click()
+    assert panel.running and panel.generate_button.disabled and not panel.cancel_button.disabled
+    result = panel.generate().result(timeout=WAIT)  # while running, generate() returns the same run
+    assert not panel.running and panel.result is result and seen == [result]
+    assert demo_server.prediction(result.id)["input"] == payload
+    assert len(result.paths) == 2 and all(p.is_file() for p in result.paths)
+    assert result.folder.is_relative_to(tmp_path / "out")
+    assert len(panel.gallery.children) == 2
+    html = panel.gallery.children[0].children[0].outputs[0]["data"]["text/html"]
+    href = re.search(r'download="1\.[a-z]+"', html)
+    assert href and "open full size" in html
+    link = re.search(r'<a href="([^"]+)" download', html)
+    assert link and (Path.cwd() / link.group(1).replace("%20", " ")).resolve() == result.paths[0].resolve()
+    assert all(max(size) <= GALLERY_PX for size in data_uri_images(state_text(panel)))
+    assert "succeeded" in panel.status.value and result.id in panel.status.value
+    assert "Run #1" in panel._gallery_title.value and len(panel.history.children) == 1
+    assert panel.runs == [result] and panel.error.value == ""
+    assert not panel.generate_button.disabled and panel.cancel_button.disabled
+
+
+def test_failed_run_shows_the_services_message(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="a fox [demo:fail=the model tripped]", size="1K")
+    with pytest.raises(PredictionFailed):
+        panel.generate().result(timeout=WAIT)
+    wait_until(lambda: not panel.running)
+    assert "the model tripped" in panel.error.value and "failed" in panel.status.value
+    assert panel.result is None and not panel.generate_button.disabled
+
+
+def test_cancel_reaches_the_service(demo: DemoServer, tmp_path: Path,
+                                   make_panel: Callable[..., SeedreamPanel]) -> None:
+    with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
+        panel = make_panel(own, prompt="slow [demo:slow=5]", size="1K")
+        future = panel.generate()
+        wait_until(lambda: demo.stats.creates == 1, what="the create")
+        panel.cancel_button.click()
+        assert "canceling" in panel.status.value
+        wait_until(lambda: not panel.running, what="the cancel to finish")
+        assert future.cancelled()
+        assert demo.stats.cancels >= 1
+        assert demo.prediction(demo.stats.prediction_ids[0])["status"] == "canceled"
+        assert "canceled" in panel.status.value and panel.error.value == ""
+        assert not panel.generate_button.disabled and panel.result is None
+
+
+def test_use_as_input_sends_the_stored_file(make_panel: Callable[..., SeedreamPanel],
+                                            demo_server: DemoServer) -> None:
+    panel = make_panel(prompt="a cottage", size="1K")
+    first = run(panel)
+    panel.gallery.children[0].children[1].click()  # "Use as input"
+    assert panel.inputs == (to_image_uri(first.paths[0]),)
+    assert "1.jpg" in panel._inputs_box.children[0].children[0].value or len(panel._inputs_box.children) == 1
+    panel.controls["prompt"].value = "the same cottage in winter"
+    second = run(panel)
+    assert demo_server.prediction(second.id)["input"]["image_input"] == [to_image_uri(first.paths[0])]
+    assert str(first.paths[0]) in panel._python_view.value
+
+
+def test_history_restores_settings_inputs_and_gallery(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="first", size="1K", aspect_ratio="16:9")
+    upload(panel, ("a.png", png_bytes()))
+    first = run(panel)
+    panel.clear_inputs()
+    panel.controls["prompt"].value = "second"
+    panel.controls["aspect_ratio"].value = "1:1"
+    run(panel)
+    assert [b.children[1].description for b in panel.history.children] == ["#2", "#1"]
+    panel.history.children[1].children[1].click()  # restore #1
+    assert panel.controls["prompt"].value == "first" and panel.controls["aspect_ratio"].value == "16:9"
+    assert panel.inputs == (to_image_uri(png_bytes()),)
+    assert panel.value is not None and panel.value.to_payload() == first.prediction.input | {
+        "image_input": [to_image_uri(png_bytes())]}
+    assert "Run #1" in panel._gallery_title.value and panel.result is not first
+    assert first.paths[0].name in panel.gallery.children[0].children[0].outputs[0]["data"]["text/html"]
+    with pytest.raises(KeyError):
+        panel.restore(9)
+
+
+def test_token_never_in_widget_state(demo: DemoServer, tmp_path: Path,
+                                     make_panel: Callable[..., SeedreamPanel]) -> None:
+    with Seedream(token=SENTINEL, base_url=demo.base_url, output_dir=tmp_path) as real:
+        panel = make_panel(real, prompt="a fox", size="1K")
+        upload(panel, ("a.png", png_bytes()))
+        run(panel)
+        panel._preview.selected_index = 0
+        text = state_text(panel)
+        assert SENTINEL not in text
+        assert "$SEEDREAM_API_TOKEN" in panel._curl_view.value and "r8_…" in panel._curl_view.value
+        assert "DEMO" not in panel.badge.value
+
+
+def test_kernel_stays_responsive_during_a_generation(demo: DemoServer, tmp_path: Path,
+                                                     make_panel: Callable[..., SeedreamPanel]) -> None:
+    with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
+        slow = make_panel(own, prompt="[demo:slow=3] a slow fox", size="1K")
+        other = make_panel(own, prompt="a quick owl", size="1K")
+        started = time.perf_counter()
+        slow.generate_button.click()
+        click_seconds = time.perf_counter() - started
+        assert click_seconds < 0.1, f"the click blocked for {click_seconds:.3f} s"
+        assert slow.running
+        assert sum(range(1000)) == 499500  # "another cell" runs at once
+        owl = other.generate().result(timeout=WAIT)  # and another panel finishes meanwhile
+        assert owl.paths and slow.running
+        slow.cancel()
+        wait_until(lambda: not slow.running)
+
+
+def test_rerunning_the_cell_closes_the_old_panel(monkeypatch: pytest.MonkeyPatch, demo: DemoServer,
+                                                 tmp_path: Path, make_panel: Callable[..., SeedreamPanel]) -> None:
+    with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
+        monkeypatch.setattr(panel_module, "_cell_identity", lambda: ("cell-1", "request-1"))
+        old = make_panel(own, prompt="[demo:slow=5] x", size="1K")
+        future = old.generate()
+        wait_until(lambda: demo.stats.creates == 1)
+        sibling = make_panel(own, prompt="made by the same run of the cell")
+        monkeypatch.setattr(panel_module, "_cell_identity", lambda: ("cell-1", "request-2"))
+        new = make_panel(own, prompt="y")
+        assert future.cancelled() and old._closed and sibling._closed and not new._closed
+        wait_until(lambda: not old.running and demo.stats.cancels >= 1, what="the old run's cancel")
+        monkeypatch.setattr(panel_module, "_cell_identity", lambda: ("cell-2", "request-3"))
+        make_panel(own, prompt="z")
+        assert not new._closed
+
+
+def test_close_cancels_and_closes_every_widget(demo: DemoServer, tmp_path: Path) -> None:
+    with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
+        panel = SeedreamPanel(own, prompt="[demo:slow=5] x", size="1K")
+        everything = list(_descendants(panel))
+        panel.generate()
+        wait_until(lambda: demo.stats.creates == 1)
+        panel.close()
+        wait_until(lambda: not panel.running and demo.stats.cancels >= 1)
+        assert all(w.comm is None for w in everything)
+        with pytest.raises(RuntimeError, match="closed"):
+            panel.generate()
+
+
+def test_displays_as_a_widget(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="x")
+    bundle = panel._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
+    assert "ready" in repr(panel)
