@@ -27,6 +27,10 @@ every ``/v1`` route needs ``Authorization: Bearer <token>``):
   ``{"rate","kinds","seed"}``), ``DELETE /_demo/faults``, ``POST /_demo/reset`` (faults and stats),
   ``GET /_demo/predictions/{id}``, ``POST /_demo/predictions/{id}/cancel`` (cancel from elsewhere).
 
+Differences from the real service, on purpose: ``webhook`` is accepted but never called;
+``http(s)`` input images are never fetched (``match_input_image`` follows only a data-URI
+first input, else it is 1:1); there is no billing, no rate limit and no per-token listing.
+
 Prompt directives, handy in notebooks and tests (they stay in the prompt and the image):
 
 - ``[demo:fail]`` or ``[demo:fail=some message]``: the prediction fails once processing

@@ -14,7 +14,6 @@ import binascii
 import hmac
 import json
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,7 +153,7 @@ class DemoApp:
         if fault:
             self.stats.fault(kind)
         if kind == "latency" and fault:
-            time.sleep(fault.number("seconds", 0.5))
+            self.store.pause(fault.number("seconds", 0.5))
         if kind in STATUS_KINDS and fault:
             status, body, headers = fault.problem()
             return Response(status, dumps(body), PROBLEM, headers)

@@ -22,6 +22,8 @@ latency         seconds (0.5)                     sleep, then answer normally
 drop                                              close the connection unanswered, nothing done
 drop_after                                        do the work (a create creates!), then close unanswered
 malformed                                         do the work, answer the right status, truncated body
+401 402 404                                       a hard failure: that status and Replicate's problem JSON
+422             invalid_fields (a list)           422 problem JSON naming several invalid input fields
 fail            message                           the created prediction fails with that error
 html                                              the created prediction fails; error and logs hold HTML
 expire                                            the prediction's outputs (or this file) answer 404
@@ -49,8 +51,11 @@ ROUTES = ("create", "get", "cancel", "list", "file", "model")
 TRANSIENT_KINDS = ("latency", "429", "500", "502", "503", "drop", "drop_after", "malformed")
 """What the random plan chooses from by default: faults a client should survive by retrying."""
 
-STATUS_KINDS = ("429", "500", "502", "503", "504")
+STATUS_KINDS = ("429", "500", "502", "503", "504", "401", "402", "404", "422")
 """Kinds answered with their own status and problem JSON, before any work is done."""
+
+HARD_KINDS = ("401", "402", "404", "422")
+"""Status kinds no retry can fix (a client must raise at once); never in the random plan by default."""
 
 _ALL = frozenset(ROUTES)
 APPLIES_TO: dict[str, frozenset[str]] = {
@@ -62,6 +67,10 @@ APPLIES_TO: dict[str, frozenset[str]] = {
     "oversize": frozenset({"file"}),
     "not_image": frozenset({"file"}),
     "bomb": frozenset({"file"}),
+    "401": _ALL - {"file"},  # output files need no token, as on replicate.delivery
+    "402": frozenset({"create"}),
+    "404": frozenset({"create", "get", "cancel", "model"}),
+    "422": frozenset({"create"}),
 }
 """Every fault kind and the routes it can apply to."""
 KINDS = tuple(APPLIES_TO)
@@ -81,7 +90,25 @@ _TITLES = {
     "502": "Bad Gateway",
     "503": "Service Unavailable",
     "504": "Gateway Timeout",
+    "401": "Unauthenticated",
+    "402": "Insufficient credit",
+    "404": "Not found",
+    "422": "Input validation failed",
 }
+_DETAILS = {
+    "401": "You did not pass a valid authentication token",
+    "402": "You have insufficient credit to run this model. Go to https://replicate.com/account/billing to "
+           "purchase credit. Once you purchase credit, please wait a few minutes before trying again.",
+    "404": "The requested resource could not be found.",
+}
+INVALID_FIELDS = (
+    {"type": "enum", "field": "input.size",
+     "description": 'size must be one of the following: "1K", "2K", "4K", "custom"'},
+    {"type": "less_than_equal", "field": "input.max_images", "description": "Must be less than or equal to 15"},
+    {"type": "additional_property_not_allowed", "field": "input",
+     "description": "Additional property enhance_prompt is not allowed"},
+)
+"""The ``422`` fault's default ``invalid_fields``: what a proxy serving an older model version may say."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +140,14 @@ class Fault:
             seconds = max(0, math.ceil(retry_after))
             headers.append(("Retry-After", str(seconds)))
             detail = f"Request was throttled. Expected available in {seconds} second{'s' if seconds != 1 else ''}."
+        elif self.kind == "422":
+            fields = self.params.get("invalid_fields")
+            invalid = [dict(f) for f in fields] if isinstance(fields, list) else [dict(f) for f in INVALID_FIELDS]
+            detail = "".join(f"- {f.get('field', 'input')}: {f.get('description', '')}\n" for f in invalid)
+            return status, {"title": _TITLES[self.kind], "detail": detail, "status": status,
+                            "invalid_fields": invalid}, headers
         else:
-            detail = "The demo backend was told to fail this request (fault injection)."
+            detail = _DETAILS.get(self.kind, "The demo backend was told to fail this request (fault injection).")
         return status, {"title": _TITLES[self.kind], "detail": detail, "status": status}, headers
 
 

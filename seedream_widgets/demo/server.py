@@ -83,6 +83,7 @@ class DemoServer:
                 shown = "127.0.0.1" if not ipv6 else "[::1]"  # a wildcard is not an address to connect to
             self._url = f"http://{shown}:{port}"
             self._app.origin = self._url
+            self._app.store.reopen()
             self._httpd = httpd
             # A short poll interval makes stop() quick: shutdown() waits for the next poll.
             self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
@@ -97,7 +98,7 @@ class DemoServer:
             self._httpd = self._thread = None
         if httpd is None or thread is None:
             return
-        self._app.store.close()  # wakes Prefer: wait holds and event streams
+        self._app.store.close()  # wakes Prefer: wait holds, latency faults and event streams
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()

@@ -26,7 +26,7 @@ class DemoStats:
     cancels: int
     """Cancel requests that reached the cancel route (not ``cancel_from_elsewhere``)."""
     connections: int
-    """TCP connections accepted: a keep-alive client makes one for many requests."""
+    """TCP connections accepted (admin ones too): a keep-alive client makes one for many requests."""
     faults_injected: dict[str, int]
     """Faults applied, per kind."""
     prediction_ids: tuple[str, ...]

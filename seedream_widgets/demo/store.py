@@ -239,6 +239,13 @@ class PredictionStore:
             records = list(reversed(self._order[start:end]))
             return records, (start if start > 0 else None)
 
+    def pause(self, seconds: float) -> None:
+        """Sleep ``seconds`` (a latency fault), cut short by shutdown."""
+        deadline = time.monotonic() + seconds
+        with self._changed:
+            while not self._closed and (left := deadline - time.monotonic()) > 0:
+                self._changed.wait(left)
+
     @property
     def closed(self) -> bool:
         return self._closed
@@ -248,6 +255,11 @@ class PredictionStore:
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+
+    def reopen(self) -> None:
+        """Accept waiters again (a server started after it was stopped)."""
+        with self._changed:
+            self._closed = False
 
     def __len__(self) -> int:
         with self._changed:
