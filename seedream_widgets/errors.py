@@ -106,10 +106,9 @@ class ValidationError(SeedreamError, ValueError):
 
     def _message(self) -> str:
         n = len(self.invalid_fields)
-        where = "the service rejected" if self.status == 422 else "invalid"
-        head = f"{n} {where} field{'s' if n != 1 else ''} in the Seedream input"
-        if self.status == 422:
-            head = f"The service rejected the input ({n} field{'s' if n != 1 else ''})"
+        plural = "s" if n != 1 else ""
+        head = (f"The service rejected the input ({n} field{plural})" if self.status == 422
+                else f"{n} invalid field{plural} in the Seedream input")
         lines = [head + "; fix these and try again:"]
         lines += [f"  - {f}" for f in self.invalid_fields]
         return "\n".join(lines)
@@ -164,8 +163,8 @@ class APIError(SeedreamError):
         body = body or {}
         title = str(body.get("title") or _DEFAULT_TITLES.get(status, "Request failed"))
         detail = str(body.get("detail") or "")
-        if status == 422:
-            raw = body.get("invalid_fields") or []
+        raw = body.get("invalid_fields") or []
+        if status == 422 and raw:  # a 422 without fields (e.g. an unknown version) is a plain APIError
             fields = [
                 InvalidField(
                     field=str(item.get("field", "input")).removeprefix("input."),
@@ -175,8 +174,6 @@ class APIError(SeedreamError):
                 for item in raw
                 if isinstance(item, Mapping)
             ]
-            if not fields:
-                fields = [InvalidField(field="input", description=detail or title)]
             return ValidationError(fields, status=422)
         cls, hint = _BY_STATUS.get(status, (APIError, ""))
         if cls is APIError and status >= 500:

@@ -25,6 +25,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from .errors import InvalidField, SeedreamWarning, ValidationError
 
 __all__ = [
+    "FIELD",
     "FIELDS",
     "MAX_INPUT_IMAGES",
     "MAX_TOTAL_IMAGES",
@@ -34,6 +35,7 @@ __all__ = [
     "SequentialMode",
     "Size",
     "check_payload",
+    "data_uri",
     "output_pixels",
 ]
 
@@ -268,6 +270,8 @@ def _check_value(spec: FieldSpec, value: Any) -> InvalidField | None:
         if value > spec.high:
             return _bad(spec, value, f"got {value}; must be at most {spec.high}", "less_than_equal")
     elif spec.kind == "uris":
+        if value is None:  # null is the service's default: no input images
+            return None
         if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
             return _bad(spec, value, f"must be a list of image URIs, got {type(value).__name__}", "type")
         if len(value) > MAX_INPUT_IMAGES:
@@ -331,7 +335,7 @@ def check_payload(payload: Mapping[str, Any], *, ignore_unknown: bool = True) ->
 
 def _normalise(spec: FieldSpec, value: Any) -> Any:
     if spec.kind == "uris":
-        return tuple(value)
+        return tuple(value or ())
     if spec.kind == "int":
         return int(value)
     return value
