@@ -137,7 +137,8 @@ def _field_option(spec: FieldSpec) -> Callable[[F], F]:
     if spec.kind == "bool":
         # The flag flips the service's default (--no-enhance sets enhance_prompt to false).
         kwargs.update(action="store_const", const=not spec.default)
-        help_text = f"Set {spec.name} to {str(not spec.default).lower()} (default {str(spec.default).lower()}): {help_text}"
+        flipped, default = str(not spec.default).lower(), str(spec.default).lower()
+        help_text = f"Set {spec.name} to {flipped} (default {default}): {help_text}"
     elif spec.kind == "uris":
         kwargs.update(action="append", metavar="IMAGE")
         help_text += (" Repeatable. A file path, an http(s) URL, a data: URI, or the name of a variable holding a PIL "
@@ -998,6 +999,10 @@ class SeedreamMagics(Magics):
             print(f"{still} run{'s' if still != 1 else ''} still running", flush=True)
         elif not runs:
             print("no background runs", flush=True)
+
+
+# ``%seedream?`` shows the commands (the cell magic's help is built by magic_arguments).
+SeedreamMagics.seedream_line.__doc__ = _LINE_PARSER.format_help()
 
 
 # -- small helpers -----------------------------------------------------------------------------------
