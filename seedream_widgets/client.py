@@ -277,6 +277,14 @@ class AsyncSeedream:
                 if found is not None and not found.done:
                     await self._cancel_quietly(found.id)
                 raise
+            if prediction.id in self._claimed:
+                # A concurrent create of the same input lost its answer and adopted this prediction while our
+                # answer was on the way (listed, not yet claimed). Take the one that create made, or create again.
+                log.info("prediction %s was adopted by a concurrent ambiguous create; resolving", prediction.id)
+                found = await self._find_created(payload, sent_at, grace=self.create_grace)
+                if found is not None:
+                    return found
+                continue
             self._claimed.add(prediction.id)
             return prediction
         raise NetworkError("the create request kept failing without an answer; nothing was created twice. "
