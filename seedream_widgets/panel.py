@@ -91,9 +91,11 @@ INPUT_PX = 192
 """Largest side of an input-image thumbnail kept in widget state."""
 HISTORY_PX = 96
 
-_FONT = "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 12px;"
+_FONT = "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 12px; line-height: 1.45;"
+"""Inline style of the panel's text (an HTML widget's own line height is a whole widget row)."""
 _MUTED = "color: var(--jp-ui-font-color2, #666);"
-_LABEL_WIDTH = "104px"
+_NOTE = "color: var(--jp-ui-font-color2, #666); white-space: nowrap;"
+_LABEL_WIDTH = "120px"
 
 _LABELS = {
     "sequential_image_generation": "Sequential",
@@ -339,30 +341,43 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     # -- building the widgets ----------------------------------------------------------------
 
     def _make_control(self, spec: FieldSpec) -> Any:
-        """The widget for one field of the table, from its kind, choices, bounds, default and help."""
-        style = {"description_width": _LABEL_WIDTH}
-        common: dict[str, Any] = {"description": _label(spec.name), "tooltip": spec.help, "style": style}
+        """The widget for one field of the table, from its kind, choices, bounds, default and help.
+
+        Labels are separate (see `_row`), so every row lines up whatever the widget type.
+        """
+        common: dict[str, Any] = {"tooltip": spec.help}
         if spec.kind == "str":
             return widgets.Textarea(
                 value="", placeholder=f"{spec.help} (required)", rows=4, continuous_update=True,
-                layout=widgets.Layout(width="100%", height="88px"), tooltip=spec.help)
+                layout=widgets.Layout(width="100%", height="88px"), **common)
         if spec.kind == "enum":
             options = [(choice.replace("_", " "), choice) for choice in spec.choices]
             if len(spec.choices) <= 4:
-                style["button_width"] = "64px"
+                width = f"{24 + 8 * max(len(label) for label, _ in options)}px"
                 return widgets.ToggleButtons(options=options, value=spec.default,
-                                             tooltips=[spec.help] * len(options), **common)
-            return widgets.Dropdown(options=options, value=spec.default,
-                                    layout=widgets.Layout(width="260px"), **common)
+                                             tooltips=[spec.help] * len(options), style={"button_width": width},
+                                             layout=widgets.Layout(width="auto", flex="0 0 auto"), **common)
+            return widgets.Dropdown(options=options, value=spec.default, layout=widgets.Layout(width="200px"),
+                                    **common)
         if spec.kind == "int":
             assert spec.low is not None and spec.high is not None
             if spec.high - spec.low <= 50:
                 return widgets.IntSlider(value=spec.default, min=spec.low, max=spec.high,
-                                         layout=widgets.Layout(width="320px"), **common)
-            return widgets.IntText(value=spec.default, layout=widgets.Layout(width="190px"), **common)
+                                         layout=widgets.Layout(width="260px"), **common)
+            return widgets.IntText(value=spec.default, layout=widgets.Layout(width="110px"), **common)
         if spec.kind == "bool":
-            return widgets.Checkbox(value=spec.default, indent=True, **common)
+            return widgets.Checkbox(value=spec.default, indent=False, layout=widgets.Layout(width="auto"),
+                                    **common)
         raise AssertionError(f"no control for field kind {spec.kind!r}")  # pragma: no cover
+
+    def _row(self, spec: FieldSpec) -> Any:
+        """``label | control | note`` for one setting; the label carries the schema's help as its tooltip."""
+        label = widgets.HTML(
+            f'<div style="{_FONT}font-size:13px;text-align:right;padding-right:10px" title="{_esc(spec.help)}">'
+            f'{_esc(_label(spec.name))}</div>', layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH))
+        note = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px", flex="0 1 auto"))
+        self._notes[spec.name] = note
+        return widgets.HBox([label, self.controls[spec.name], note], layout=widgets.Layout(align_items="center"))
 
     def _build_image_section(self) -> None:
         spec = FIELD["image_input"]
@@ -395,7 +410,8 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self._curl_view = widgets.HTML()
         self._python_view = widgets.HTML()
         self._mono = mono
-        tab = widgets.Tab(children=[self._payload_view, self._curl_view, self._python_view])
+        tab = widgets.Tab(children=[self._payload_view, self._curl_view, self._python_view],
+                          layout=widgets.Layout(width="100%"))
         tab.titles = ("JSON payload", "curl", "Python")
         self._preview = widgets.Accordion(children=[tab], selected_index=None)
         self._preview.titles = ("Request preview",)
@@ -405,7 +421,8 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         if self._demo:
             badge = ('<span style="background:#b45309;color:white;border-radius:3px;padding:1px 6px;'
                      'font-weight:600">DEMO</span>'
-                     f' <span style="{_MUTED}">local demo backend · nothing is billed · no token needed</span>')
+                     f' <span style="{_MUTED}">local demo backend, nothing is billed · set SEEDREAM_API_TOKEN '
+                     'for the real service</span>')
         else:
             badge = ('<span style="background:#1d4ed8;color:white;border-radius:3px;padding:1px 6px;'
                      f'font-weight:600">{_esc(settings.model)}</span>'
@@ -414,7 +431,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                  f'title="Output folder: {_esc(settings.output_dir)}">'
                  f'<b style="font-size:14px">Seedream 4</b>{badge}</div>')
         self.badge = widgets.HTML(title)
-        self.status = widgets.HTML(self._idle_status("Ready."))
+        self.status = widgets.HTML(self._status_box(
+            f'<span style="{_MUTED}">Ready. Images appear here; every run is saved in '
+            f'{_esc(_shown_path(settings.output_dir))}.</span>'))
         self.error = widgets.HTML()
         self._gallery_title = widgets.HTML()
         self.gallery = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
@@ -423,13 +442,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
 
     def _layout(self) -> list[Any]:
         c = self.controls
-        settings: list[Any] = []
-        for spec in FIELDS:
-            if spec.kind in ("str", "uris"):
-                continue
-            note = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px"))
-            self._notes[spec.name] = note
-            settings.append(widgets.HBox([c[spec.name], note], layout=widgets.Layout(align_items="center")))
+        settings = [self._row(spec) for spec in FIELDS if spec.kind not in ("str", "uris")]
         left = widgets.VBox(
             [c["prompt"], *settings,
              self._section("Input images", self._inputs_title),
@@ -511,10 +524,12 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                 control.disabled = not active
                 note = self._notes.get(name)
                 if note is not None:
-                    note.value = "" if active else f'<span style="{_FONT}{_MUTED}">{_INACTIVE_NOTE[name]}</span>'
+                    note.value = "" if active else f'<span style="{_FONT}{_NOTE}">{_INACTIVE_NOTE[name]}</span>'
             slider = self.controls["max_images"]
             slider.max = max(slider.min, MAX_TOTAL_IMAGES - len(self._inputs))  # clamps the value too
-            self._notes["size"].value = f'<span style="{_FONT}{_MUTED}">{_esc(self._pixels_text(values))}</span>'
+            # The output size goes next to the control that decides the shape.
+            shape = "height" if values["size"] == "custom" else "aspect_ratio"
+            self._notes[shape].value = f'<span style="{_FONT}{_NOTE}">{_esc(self._pixels_text(values))}</span>'
             full = len(self._inputs) >= MAX_INPUT_IMAGES
             for w in (self.uploader, self.url_box, self.add_url_button):
                 w.disabled = full
@@ -585,8 +600,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
             return
         payload = self._display_payload(inp)
         shortened = any(uri.startswith("data:") for uri in inp.image_input)
-        note = ("# data URIs are shortened here (type, size, hash): the real request carries the whole image\n"
-                if shortened else "")
+        note = "# data URIs shortened for display (type, size, hash)\n" if shortened else ""
         text = json.dumps({"input": payload}, indent=2, ensure_ascii=False)
         self._payload_view.value = self._pre(note + text)
         self._curl_view.value = self._pre(note + self._curl(payload))
@@ -700,7 +714,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     def _input_cell(self, index: int, image: _InputImage) -> Any:
         label = image.label if len(image.label) <= 18 else image.label[:8] + "…" + image.label[-9:]
         picture = widgets.HTML(
-            f'<div style="{_FONT}width:96px;text-align:center" title="{_esc(image.label)}">'
+            f'<div class="seedream-input" style="{_FONT}width:96px;text-align:center" title="{_esc(image.label)}">'
             f'<img src="{_esc(image.preview)}" alt="{_esc(image.label)}" style="max-width:96px;max-height:96px;'
             f'border-radius:3px;display:block;margin:auto"/><div style="{_MUTED}overflow:hidden;'
             f'white-space:nowrap">{_esc(label)}</div></div>')
@@ -845,10 +859,14 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         if run.ended:
             return
         elapsed = time.monotonic() - run.started
-        text = status_html(run.prediction, elapsed, len(run.images))
-        if run.canceling:
-            text = text.replace("</div>", f' <i style="{_MUTED}">· canceling…</i></div>', 1)
-        self.status.value = text
+        self.status.value = self._status_box(status_html(run.prediction, elapsed, len(run.images)),
+                                             "canceling…" if run.canceling else "")
+
+    @staticmethod
+    def _status_box(status: str, *notes: str) -> str:
+        """The engine's status line (`display.status_html`) plus muted notes, at a readable line height."""
+        extra = "".join(f'<div style="{_MUTED}">{_esc(note)}</div>' for note in notes if note)
+        return f'<div style="{_FONT}min-height:36px">{status}{extra}</div>'
 
     def _end(self, run: _Run, *, result: Result | None = None, thumbs: Sequence[str] = (),
              error: BaseException | None = None, canceled: bool = False) -> None:
@@ -859,8 +877,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
             run.ended = True
             elapsed = time.monotonic() - run.started
             if result is not None:
-                self.status.value = status_html(result.prediction, elapsed, len(result.paths)) + (
-                    f'<div style="{_FONT}{_MUTED}">{_esc(result.caption())}</div>')
+                size = f"{result.sizes[0][0]}×{result.sizes[0][1]} px · " if result.sizes else ""
+                self.status.value = self._status_box(status_html(result.prediction, elapsed, len(result.paths)),
+                                                     f"{size}saved in {_shown_path(result.folder)}")
                 gallery_thumbs = tuple(thumbs[: len(result.paths)])
                 entry = _HistoryEntry(run.number, result, run.settings, run.inputs, gallery_thumbs,
                                       thumbs[len(result.paths)] if len(thumbs) > len(result.paths) else "")
@@ -873,7 +892,8 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                 prediction = prediction or run.prediction or Prediction(id="", status="starting")
                 status = "canceled" if canceled else ("failed" if prediction.status not in ("canceled", "aborted")
                                                       else prediction.status)
-                self.status.value = status_html(replace(prediction, status=status), elapsed, len(run.images))
+                self.status.value = self._status_box(
+                    status_html(replace(prediction, status=status), elapsed, len(run.images)))
                 if error is not None:
                     shown = error if isinstance(error, SeedreamError) else RuntimeError(
                         f"unexpected {type(error).__name__}: {error}")
@@ -926,7 +946,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         out = widgets.Output(layout=widgets.Layout(width="224px"))
         out.outputs = ({"output_type": "display_data", "metadata": {},
                         "data": {"text/html": body, "text/plain": f"{caption}: {path}"}},)
-        return widgets.VBox([out, button], layout=widgets.Layout(width="226px", margin="0 10px 10px 0"))
+        cell = widgets.VBox([out, button], layout=widgets.Layout(width="226px", margin="0 10px 10px 0"))
+        cell.add_class("seedream-cell")
+        return cell
 
     def _show_history(self) -> None:
         self._history_title.value = self._heading("History (click to restore settings, input and output images)")
@@ -994,9 +1016,6 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                 widget.close()
         super().close()
 
-    def _idle_status(self, text: str) -> str:
-        return f'<div class="seedream-status" style="{_FONT}{_MUTED}">{_esc(text)}</div>'
-
     def __repr__(self) -> str:
         state = "running" if self.running else ("ready" if self.value is not None else "incomplete")
         return f"<SeedreamPanel {state}, {len(self._history)} runs, client={self.client!r}>"
@@ -1027,6 +1046,14 @@ def _relative_href(path: Path) -> str:
     except ValueError:  # another drive on Windows
         relative = str(path)
     return quote(Path(relative).as_posix())
+
+
+def _shown_path(path: Path) -> str:
+    """A path relative to the working folder when it is inside it (shorter), else as it is."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _source_label(source: Any) -> str:

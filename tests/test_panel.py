@@ -82,8 +82,8 @@ def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
     yield make
     for panel in panels:
         panel.close()
-    for panel in panels:  # a run cancelled by close finishes its cancel request before the client closes
-        wait_until(lambda p=panel: not p.running, what="closed panels to stop")
+    # A run cancelled by close finishes its cancel request before the client closes.
+    wait_until(lambda: not any(p.running for p in panels), what="closed panels to stop")
 
 
 def run(panel: SeedreamPanel) -> Result:
@@ -154,12 +154,12 @@ def test_width_height_only_for_custom_and_max_images_only_for_auto(make_panel: C
     c["size"].value = "custom"
     assert not c["width"].disabled and not c["height"].disabled
     assert c["aspect_ratio"].disabled and "ignored" in panel._notes["aspect_ratio"].value
-    assert "2048×2048" in panel._notes["size"].value
+    assert "2048×2048" in panel._notes["height"].value
     c["sequential_image_generation"].value = "auto"
     assert not c["max_images"].disabled and panel._notes["max_images"].value == ""
     c["size"].value = "1K"
     c["aspect_ratio"].value = "16:9"
-    assert "1280×720" in panel._notes["size"].value
+    assert "1280×720" in panel._notes["aspect_ratio"].value
 
 
 def test_invalid_input_disables_generate_and_says_why(make_panel: Callable[..., SeedreamPanel],
@@ -231,12 +231,12 @@ def test_upload_keeps_thumbnails_only_and_clears_the_uploader(make_panel: Callab
     sizes = data_uri_images(state_text(panel))
     assert sizes and max(max(s) for s in sizes) <= 192
     assert to_image_uri(big) not in state_text(panel)
-    assert "1600×900" not in panel._notes["size"].value
+    assert "1600×900" not in panel._notes["aspect_ratio"].value
     w, h = output_pixels("2K", "match_input_image", input_aspect=1600 / 900)  # follows the first input's shape
-    assert f"{w}×{h}" in panel._notes["size"].value
+    assert f"{w}×{h}" in panel._notes["aspect_ratio"].value
     assert "2/10" in panel._inputs_title.value
     panel._inputs_box.children[0].children[1].click()  # remove a.png
-    assert panel.inputs == (to_image_uri(png_bytes()),)
+    assert list(panel.inputs) == [to_image_uri(png_bytes())]
 
 
 def test_refuses_large_and_non_image_uploads_with_a_message(make_panel: Callable[..., SeedreamPanel]) -> None:
@@ -272,12 +272,12 @@ def test_add_from_url_or_path(make_panel: Callable[..., SeedreamPanel], tmp_path
     panel.url_box.value = "https://example.com/cat.png"
     panel.add_url_button.click()
     assert panel.inputs == ("https://example.com/cat.png",) and panel.url_box.value == ""
-    assert "shape of the first input image" in panel._notes["size"].value
+    assert "shape of the first input image" in panel._notes["aspect_ratio"].value
     path = tmp_path / "dog.png"
     path.write_bytes(png_bytes())
     panel.url_box.value = str(path)
     panel.add_url_button.click()
-    assert panel.inputs[1] == to_image_uri(path)
+    assert list(panel.inputs)[1:] == [to_image_uri(path)]
     panel.url_box.value = "ftp://example.com/x.png"
     panel.add_url_button.click()
     assert len(panel.inputs) == 2 and "ftp:" in panel._notice.value
@@ -363,8 +363,8 @@ def test_history_restores_settings_inputs_and_gallery(make_panel: Callable[..., 
     panel.history.children[1].children[1].click()  # restore #1
     assert panel.controls["prompt"].value == "first" and panel.controls["aspect_ratio"].value == "16:9"
     assert panel.inputs == (to_image_uri(png_bytes()),)
-    assert panel.value is not None and panel.value.to_payload() == first.prediction.input | {
-        "image_input": [to_image_uri(png_bytes())]}
+    assert panel.value is not None and panel.value.to_payload() == {
+        **first.prediction.input, "image_input": [to_image_uri(png_bytes())]}
     assert "Run #1" in panel._gallery_title.value and panel.result is not first
     assert first.paths[0].name in panel.gallery.children[0].children[0].outputs[0]["data"]["text/html"]
     with pytest.raises(KeyError):

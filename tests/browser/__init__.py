@@ -1,0 +1,1 @@
+"""Real-browser tests (JupyterLab + Debian Chromium through Playwright); fixtures in conftest.py."""
