@@ -40,11 +40,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import difflib
 import functools
 import itertools
 import json
-import keyword
 import logging
 import os
 import pprint
@@ -58,20 +56,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
-from IPython.core import magic as _magic
-from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, magics_class
-from IPython.core.magic_arguments import MagicArgumentParser
 from IPython.display import display
 from traitlets import CaselessStrEnum
 
+from ._magic_args import (
+    LINE_PARSER,
+    argument,
+    argument_group,
+    cell_magic,
+    check_identifier,
+    field_options,
+    line_magic,
+    magic_arguments,
+    parse_axes,
+)
 from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, ENV_BASE_URL, ENV_TOKEN, mask, resolve_settings, scrub
 from .display import error_html, esc, status_html, status_text, thumbnail_data_uri
 from .engine import engine_loop
 from .errors import InvalidField, SeedreamError, SeedreamWarning, ValidationError
 from .prediction import Prediction
-from .schema import FIELDS, FieldSpec, SeedreamInput
+from .schema import FIELDS, SeedreamInput
 
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
@@ -84,7 +90,6 @@ __all__ = ["SeedreamMagics", "load_ipython_extension", "unload_ipython_extension
 
 log = logging.getLogger("seedream_widgets")
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 LAST_RESULT = "_seedream"
 """The user-namespace name that always holds the last finished result."""
@@ -101,118 +106,6 @@ DRY_RUN_WAIT = 60
 
 Dispatch = Callable[[Callable[[], None]], None]
 """Hands one drawing step to the thread that draws (the waiting cell, or the painter thread)."""
-
-
-# -- the options, generated from the field table ---------------------------------------------
-
-# IPython's magic_arguments decorators are untyped; these typed doors keep the magic's own signature.
-
-
-def argument(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic_arguments).argument(*args, **kwargs))
-
-
-def argument_group(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic_arguments).argument_group(*args, **kwargs))
-
-
-def magic_arguments(name: str | None = None) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic_arguments).magic_arguments(name))
-
-
-def cell_magic(name: str) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic).cell_magic(name))
-
-
-def line_magic(name: str) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic).line_magic(name))
-
-
-
-def _field_option(spec: FieldSpec) -> Callable[[F], F]:
-    """The ``argument(...)`` decorator of one model field: flags, choices and help, all from the schema."""
-    names = [*([spec.short] if spec.short else []), spec.flag]
-    kwargs: dict[str, Any] = {"dest": spec.name, "default": None}
-    help_text = spec.help
-    if spec.kind == "bool":
-        # The flag flips the service's default (--no-enhance sets enhance_prompt to false).
-        kwargs.update(action="store_const", const=not spec.default)
-        flipped, default = str(not spec.default).lower(), str(spec.default).lower()
-        help_text = f"Set {spec.name} to {flipped} (default {default}): {help_text}"
-    elif spec.kind == "uris":
-        kwargs.update(action="append", metavar="IMAGE")
-        help_text += (" Repeatable. A file path, an http(s) URL, a data: URI, or the name of a variable holding a PIL "
-                      "image, bytes, a path, a previous Result (its first image) or a list of those.")
-    elif spec.kind == "int":
-        kwargs.update(type=int, metavar="N")
-        help_text += f" {spec.allowed[0].upper()}{spec.allowed[1:]}; default {spec.default}."
-    elif spec.kind == "enum":
-        kwargs.update(metavar=spec.flag.lstrip("-").replace("-", "_").upper())
-        help_text += f" One of: {', '.join(spec.choices)}; default {spec.default}."
-    # argparse %-formats help strings.
-    return argument(*names, help=help_text.replace("%", "%%"), **kwargs)
-
-
-def _field_options(func: F) -> F:
-    """Add every model field with a flag to a magic, in schema order, in their own help group."""
-    specs = [spec for spec in FIELDS if spec.flag]
-    for spec in reversed(specs):  # decorators applied later show earlier in the help
-        func = _field_option(spec)(func)
-    return argument_group("model fields (the bytedance/seedream-4 schema; unset fields keep the service's defaults)")(
-        func)
-
-
-def _spec_for_axis(name: str) -> FieldSpec | None:
-    """A field by its schema name or its option spelling (``aspect_ratio``, ``aspect-ratio``, ``--max-images``)."""
-    wanted = name.strip().lstrip("-").replace("-", "_")
-    for spec in FIELDS:
-        aliases = {spec.name, spec.flag.lstrip("-").replace("-", "_") if spec.kind != "bool" else spec.name}
-        if wanted in aliases:
-            return spec
-    return None
-
-
-def _axis_value(spec: FieldSpec, text: str) -> Any:
-    """A ``--compare`` value in the field's type when it reads as one; anything else is left for the schema to judge."""
-    text = text.strip()
-    if spec.kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            return text
-    if spec.kind == "bool":
-        return {"true": True, "yes": True, "1": True, "on": True,
-                "false": False, "no": False, "0": False, "off": False}.get(text.lower(), text)
-    return text
-
-
-def _parse_axes(items: Sequence[str], fixed: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """``["size=1K,2K", "aspect_ratio=1:1,16:9"]`` -> ``{"size": ["1K", "2K"], ...}``; UsageError when malformed."""
-    axes: dict[str, list[Any]] = {}
-    for item in items:
-        name, sep, values = item.partition("=")
-        if not sep or not name or not values.strip(","):
-            raise UsageError(f"--compare {item!r}: expected FIELD=VALUE,VALUE (e.g. --compare size=1K,2K)")
-        spec = _spec_for_axis(name)
-        varying = [s.name for s in FIELDS if s.kind not in ("uris", "str")]
-        if spec is None:
-            close = difflib.get_close_matches(name.replace("-", "_"), varying, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise UsageError(f"--compare: {name!r} is not a model field{hint} (fields: {', '.join(varying)})")
-        if spec.name not in varying:
-            raise UsageError(f"--compare cannot vary {spec.name}; vary one of: {', '.join(varying)}")
-        if spec.name in axes:
-            raise UsageError(f"--compare names {spec.name} twice; give all its values once: {spec.name}=A,B,C")
-        if spec.name in fixed:
-            raise UsageError(f"{spec.name} is both an option and a --compare axis; drop one of them")
-        axes[spec.name] = [_axis_value(spec, v) for v in values.split(",") if v.strip()]
-    return axes
-
-
-def _identifier(name: str | None, option: str) -> str | None:
-    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
-        raise UsageError(f"{option} {name!r}: not a valid Python variable name")
-    return name
 
 
 # -- what the user sees: one status line per run ----------------------------------------------
@@ -462,33 +355,6 @@ class _Plan:
     notes: list[str]
 
 
-def _line_parser() -> MagicArgumentParser:
-    parser: MagicArgumentParser = cast(Any, MagicArgumentParser)(
-        prog="seedream",
-        description=(
-            "%seedream COMMAND: look at the configuration and the stored runs.\n\n"
-            "For a generation use the cell magic: %%seedream [options] with the prompt as the\n"
-            "cell's body (see %%seedream?)."),
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=MagicArgumentParser)
-    config = commands.add_parser("config", help="the effective configuration (token masked; demo or real)")
-    config.add_argument("--base-url", help="as the cell magic's --base-url")
-    config.add_argument("--model", help="as the cell magic's --model")
-    history = commands.add_parser("history", help="recent stored runs, newest first")
-    history.add_argument("count", nargs="?", type=int, default=10, metavar="N", help="how many (default 10)")
-    open_ = commands.add_parser("open", help="show a stored run again (finishes it first if it was interrupted)")
-    open_.add_argument("id", metavar="ID", help="the prediction id (see %%seedream history)")
-    open_.add_argument("-o", "--out", metavar="VAR", help="also store the Result in VAR")
-    open_.add_argument("--timeout", type=float, metavar="SECONDS", help="deadline if it must still finish")
-    open_.add_argument("--debug", action="store_true", help="show the traceback of an error")
-    wait = commands.add_parser("wait", help="wait for the --no-wait runs of this session to finish")
-    wait.add_argument("--timeout", type=float, metavar="SECONDS", help="stop waiting after this long")
-    return parser
-
-
-_LINE_PARSER = _line_parser()
-
-
 @magics_class
 class SeedreamMagics(Magics):
     """``%%seedream`` (generate) and ``%seedream config|history|open|wait``, loaded by ``%load_ext``."""
@@ -533,7 +399,12 @@ class SeedreamMagics(Magics):
             return client
 
     def close(self) -> None:
-        """Close every client's connections (on ``%unload_ext``)."""
+        """Cancel the background runs and close every client's connections (on ``%unload_ext``)."""
+        runs, self._background = self._background, []
+        for run in runs:
+            run.future.cancel()
+        for run in runs:
+            run.tracker.wait_cleanup()  # the cancel requests go out before the connections close
         with self._clients_lock:
             clients, self._clients = list(self._clients.values()), {}
         for client in clients:
@@ -626,7 +497,7 @@ class SeedreamMagics(Magics):
 
     @cell_magic("seedream")
     @magic_arguments("%seedream")  # the usage line's prefix adds one more %
-    @_field_options
+    @field_options
     @argument_group("run options")
     @argument("-o", "--out", metavar="VAR", help="Store the Result (or Comparison) in VAR too; the last one is "
                                                  "always in _seedream.")
@@ -709,7 +580,7 @@ class SeedreamMagics(Magics):
             raise UsageError(f"%%seedream: {text}; see %%seedream?") from None
         except ValueError as exc:  # unbalanced quotes
             raise UsageError(f"%%seedream: {exc}") from None
-        _identifier(args.out, "-o/--out")
+        check_identifier(args.out, "-o/--out")
         if args.timeout is not None and args.timeout <= 0:
             raise UsageError(f"%%seedream: --timeout must be a positive number of seconds, got {args.timeout}")
         return args
@@ -761,7 +632,7 @@ class SeedreamMagics(Magics):
         labels: list[str] = []
         if "image_input" in fields:
             fields["image_input"], labels = self._images(fields["image_input"])
-        axes = _parse_axes(args.compare or [], fields)
+        axes = parse_axes(args.compare or [], fields)
         notes: list[str] = []
         most = max([fields.get("max_images", 1), *(v for v in axes.get("max_images", []) if isinstance(v, int))])
         if most > 1 and "sequential_image_generation" not in fields and "sequential_image_generation" not in axes:
@@ -897,10 +768,10 @@ class SeedreamMagics(Magics):
     @line_magic("seedream")
     def seedream_line(self, line: str) -> None:
         if not line.strip():
-            print(_LINE_PARSER.format_help(), flush=True)
+            print(LINE_PARSER.format_help(), flush=True)
             return None
         try:
-            args = cast(Any, _LINE_PARSER).parse_argstring(line)
+            args = cast(Any, LINE_PARSER).parse_argstring(line)
         except UsageError as exc:
             raise UsageError(f"%seedream: {exc}; see %seedream?") from None
         except ValueError as exc:
@@ -957,7 +828,7 @@ class SeedreamMagics(Magics):
                               f'{rows}</table>'}, raw=True)
 
     def _open(self, args: Any, rich: bool) -> None:
-        _identifier(args.out, "-o/--out")
+        check_identifier(args.out, "-o/--out")
         try:
             client = self.client()
         except SeedreamError as exc:
@@ -1002,7 +873,7 @@ class SeedreamMagics(Magics):
 
 
 # ``%seedream?`` shows the commands (the cell magic's help is built by magic_arguments).
-SeedreamMagics.seedream_line.__doc__ = _LINE_PARSER.format_help()
+SeedreamMagics.seedream_line.__doc__ = LINE_PARSER.format_help()
 
 
 # -- small helpers -----------------------------------------------------------------------------------

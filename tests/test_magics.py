@@ -27,8 +27,14 @@ from PIL import Image
 
 from seedream_widgets import FIELDS, SeedreamInput
 from seedream_widgets.config import mask
-from seedream_widgets.demo import DemoServer
-from seedream_widgets.errors import NotFoundError, PredictionFailed, SeedreamWarning, ValidationError
+from seedream_widgets.demo import VERSION, DemoServer
+from seedream_widgets.errors import (
+    DeadlineExceeded,
+    NotFoundError,
+    PredictionFailed,
+    SeedreamWarning,
+    ValidationError,
+)
 from seedream_widgets.images import to_image_uri
 from seedream_widgets.magics import SeedreamMagics
 from seedream_widgets.result import Comparison, Result
@@ -213,6 +219,21 @@ def test_an_unknown_image_name_is_a_usage_error(shell: InteractiveShell, magics:
     assert isinstance(cell.error, UsageError)
     assert "no_such_picture" in cell.text
     assert fresh.stats.total_requests == 0
+
+
+def test_base_url_model_and_timeout_apply_to_one_cell(shell: InteractiveShell, magics: SeedreamMagics,
+                                                      backend: DemoServer, demo: DemoServer) -> None:
+    cell = run(shell, f"%%seedream -s 1K --base-url {demo.base_url} --model bytedance/seedream-4:{VERSION}\na fox")
+    assert cell.error is None, cell.text
+    result = shell.user_ns["_seedream"]
+    assert demo.stats.creates == 1 and demo.prediction(result.id)["version"] == VERSION
+    assert result.id not in backend.stats.prediction_ids
+    cell = run(shell, f"%%seedream -s 1K --base-url {demo.base_url} --model someone/nothing\na fox")
+    assert isinstance(cell.error, NotFoundError) and "404" in cell.html()
+    started = time.monotonic()
+    cell = run(shell, f"%%seedream -s 1K --base-url {demo.base_url} --timeout 0.5\n[demo:slow=5] a slow fox")
+    assert isinstance(cell.error, DeadlineExceeded) and "resume(" in cell.html()
+    assert time.monotonic() - started < 3
 
 
 # -- results ------------------------------------------------------------------------------------------
@@ -410,6 +431,58 @@ def test_no_wait_returns_at_once_and_fills_the_same_output(shell: InteractiveShe
     assert "<img" in cell.outputs[-1].data["text/html"] and later.id in cell.outputs[-1].data["text/html"]
     assert later.id in cell.stdout  # %seedream wait reports the outcome
     assert backend.prediction(later.id)["status"] == "succeeded"
+
+
+def test_a_failing_no_wait_run_shows_its_error_in_place(shell: InteractiveShell, magics: SeedreamMagics,
+                                                         fresh: DemoServer) -> None:
+    with capture_output() as captured:
+        result = shell.run_cell("%%seedream --no-wait -s 1K -o later\n[demo:fail=no paint] a fox")
+        assert result.error_in_exec is None
+        shell.run_line_magic("seedream", "wait --timeout 20")
+    outputs = list(captured.outputs)
+    assert {o.transient.get("display_id") for o in outputs} == {outputs[0].transient["display_id"]}
+    assert 'class="seedream-error"' in outputs[-1].data["text/html"] and "no paint" in outputs[-1].data["text/html"]
+    assert "PredictionFailed" in captured.stdout and "later" not in shell.user_ns
+
+
+def test_interrupting_wait_cancels_the_background_runs(shell: InteractiveShell, magics: SeedreamMagics,
+                                                       fresh: DemoServer) -> None:
+    magics.display_mode = "text"
+    started = run(shell, "%%seedream --no-wait -s 1K -o later\n[demo:slow=5] a fox")
+    assert started.error is None and "running in the background" in started.stdout
+    assert "background runs  1" in run(shell, "%seedream config").stdout
+
+    def interrupt_soon() -> None:
+        deadline = time.monotonic() + 10
+        while fresh.stats.creates < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        _thread.interrupt_main()
+
+    helper = threading.Thread(target=interrupt_soon)
+    helper.start()
+    cell = run(shell, "%seedream wait")
+    helper.join()
+    assert isinstance(cell.error, KeyboardInterrupt)
+    assert fresh.stats.cancels == 1
+    assert fresh.prediction(fresh.stats.prediction_ids[0])["status"] == "canceled"
+    assert "later" not in shell.user_ns
+
+
+def test_unloading_closes_clients_and_cancels_background_runs(shell: InteractiveShell, fresh: DemoServer) -> None:
+    shell.run_line_magic("unload_ext", "seedream_widgets")
+    shell.run_line_magic("load_ext", "seedream_widgets")
+    magics = shell.magics_manager.registry["SeedreamMagics"]
+    magics.display_mode = "text"
+    assert run(shell, "%%seedream --no-wait -s 1K\n[demo:slow=5] a fox").error is None
+    deadline = time.monotonic() + 10
+    while fresh.stats.creates < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    shell.run_line_magic("unload_ext", "seedream_widgets")
+    assert shell.find_cell_magic("seedream") is None and shell.find_line_magic("seedream") is None
+    assert fresh.stats.cancels == 1
+    shell.run_line_magic("load_ext", "seedream_widgets")
+    assert shell.find_cell_magic("seedream") is not None
 
 
 def test_text_mode_prints_status_lines_and_paths(shell: InteractiveShell, magics: SeedreamMagics,
