@@ -175,6 +175,7 @@ class _RunView:
         self.prediction: Prediction | None = None
         self.images: tuple[Path, ...] = ()
         self.final = False
+        self.drawn = 0.0
 
     def update(self, update: Update) -> None:
         self.prediction, self.images = update.prediction, update.images
@@ -182,10 +183,12 @@ class _RunView:
             self._draw()
 
     def tick(self) -> None:
-        if not self.final:
+        # Once thumbnails are on the line, a redraw re-sends them all: refresh the seconds less often then.
+        if not self.final and time.monotonic() - self.drawn >= (5 * TICK_SECONDS if self.images else 0):
             self._draw()
 
     def _draw(self, prediction: Prediction | None = None) -> None:
+        self.drawn = time.monotonic()
         shown = prediction or self.prediction
         elapsed = time.monotonic() - self.started
         count = len(self.images)
@@ -431,7 +434,7 @@ class SeedreamMagics(Magics):
             (surface or _Surface(True)).error(exc)
         if not debug:
             if rich:
-                lines = [f"{type(exc).__name__}: the run stopped (the message is above; --debug shows the traceback)"]
+                lines = [f"{type(exc).__name__}: see the message above (--debug shows the traceback)"]
             else:
                 lines = f"{type(exc).__name__}: {exc}".splitlines()
             exc._render_traceback_ = lambda: lines  # type: ignore[attr-defined]
