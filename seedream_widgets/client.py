@@ -264,6 +264,8 @@ class AsyncSeedream:
                 data = await self._request("POST", path, json=body, headers=headers, timeout=wait_s + 30,
                                            kind="create")
                 prediction = Prediction.from_json(data)
+            except ValidationError:
+                raise  # a 422 is a clear answer (and a ValueError): never resolved as ambiguous nor re-sent
             except (_AmbiguousCreate, ValueError) as exc:
                 log.info("create was ambiguous (%s); looking for the prediction it may have made", exc)
                 found = await self._find_created(payload, sent_at, grace=self.create_grace)
