@@ -94,6 +94,7 @@ HISTORY_PX = 96
 _FONT = "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 12px; line-height: 1.45;"
 """Inline style of the panel's text (an HTML widget's own line height is a whole widget row)."""
 _MUTED = "color: var(--jp-ui-font-color2, #666);"
+_MONO = "font-family: var(--jp-code-font-family, monospace); font-size: 11px; white-space: pre-wrap;"
 _NOTE = "color: var(--jp-ui-font-color2, #666); white-space: nowrap;"
 _LABEL_WIDTH = "120px"
 
@@ -300,8 +301,15 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         if client is not None and output_dir is not None:
             raise TypeError("pass output_dir either to SeedreamPanel or to Seedream(...), not both")
         images = fields.pop("image_input", None)
-        problems = check_payload({"prompt": "-", **{k: v for k, v in fields.items() if k != "prompt" or v}},
-                                 ignore_unknown=False)
+        if images is None:
+            images = []
+        elif isinstance(images, (str, bytes, Path)) or not isinstance(images, Sequence):
+            images = [images]  # one image is fine without a list, as in Seedream.generate
+        presets = tuple(_input_from(item, _source_label(item)) for item in images)  # raises with the reason
+        given = {k: v for k, v in fields.items() if k != "prompt" or v}
+        if presets:
+            given["image_input"] = [image.uri for image in presets]
+        problems = check_payload({"prompt": "-", **given}, ignore_unknown=False)
         if problems:
             raise ValidationError(problems)
         self._owns_client = client is None
@@ -328,11 +336,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self.add_class("seedream-panel")
 
         with self._batched():
+            self._set_inputs(presets)
             for name, value in fields.items():
                 self.controls[name].value = value
-            if images is not None:
-                items = images if isinstance(images, (list, tuple)) else [images]
-                self._add_inputs([(item, _source_label(item)) for item in items])
         for control in self.controls.values():
             control.observe(self._on_control, names="value")
         self._closed = False
@@ -405,11 +411,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self.cancel_button.on_click(lambda _: self.cancel())
         self._reason = widgets.HTML()
         self._problems_box = widgets.HTML()
-        mono = "font-family: var(--jp-code-font-family, monospace); font-size: 11px; white-space: pre-wrap;"
         self._payload_view = widgets.HTML()
         self._curl_view = widgets.HTML()
         self._python_view = widgets.HTML()
-        self._mono = mono
         tab = widgets.Tab(children=[self._payload_view, self._curl_view, self._python_view],
                           layout=widgets.Layout(width="100%"))
         tab.titles = ("JSON payload", "curl", "Python")
@@ -607,7 +611,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self._python_view.value = self._pre(self._python(inp, payload))
 
     def _pre(self, text: str) -> str:
-        return f'<pre style="{self._mono}margin:0;max-height:260px;overflow:auto">{_esc(text)}</pre>'
+        return f'<pre style="{_MONO}margin:0;max-height:260px;overflow:auto">{_esc(text)}</pre>'
 
     def _token_reference(self) -> tuple[str, str]:
         """(shell expression for the token, a comment saying where it comes from): never the token itself."""
@@ -721,8 +725,10 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         remove = widgets.Button(description="Remove", icon="times", tooltip=f"Remove {image.label}",
                                 layout=widgets.Layout(width="96px", height="26px"))
         remove.on_click(lambda _, i=index: self.remove_input(i))
-        return widgets.VBox([picture, remove], layout=widgets.Layout(width="100px", align_items="center",
+        cell = widgets.VBox([picture, remove], layout=widgets.Layout(width="100px", align_items="center",
                                                                     margin="0 6px 6px 0"))
+        cell.add_class("seedream-input-cell")
+        return cell
 
     def _on_upload(self, change: Mapping[str, Any]) -> None:
         files = change["new"]
@@ -764,6 +770,8 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         While a run is in flight this returns that run's future.
         """
         with self._lock:
+            if self._closed:
+                raise RuntimeError("this panel is closed; make a new SeedreamPanel")
             if self._run is not None and not self._run.ended and self._run.future is not None:
                 return self._run.future
             try:
@@ -773,8 +781,6 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                 failed.set_exception(exc)
                 self._refresh()
                 return failed
-            if self._closed:
-                raise RuntimeError("this panel is closed; make a new SeedreamPanel")
             run = _Run(number=len(self._history) + 1, input=inp, settings=self._field_values(), inputs=self._inputs)
             self._run = run
             self.set_trait("running", True)
@@ -859,13 +865,16 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         if run.ended:
             return
         elapsed = time.monotonic() - run.started
+        tail = run.prediction.log_tail(4).splitlines()[:-1] if run.prediction else []  # the last is in the line
         self.status.value = self._status_box(status_html(run.prediction, elapsed, len(run.images)),
-                                             "canceling…" if run.canceling else "")
+                                             "canceling…" if run.canceling else "", log="\n".join(tail))
 
     @staticmethod
-    def _status_box(status: str, *notes: str) -> str:
-        """The engine's status line (`display.status_html`) plus muted notes, at a readable line height."""
+    def _status_box(status: str, *notes: str, log: str = "") -> str:
+        """The engine's status line (`display.status_html`), muted notes and a log tail, readably spaced."""
         extra = "".join(f'<div style="{_MUTED}">{_esc(note)}</div>' for note in notes if note)
+        if log:
+            extra += f'<pre style="{_MONO}{_MUTED}margin:2px 0 0 0">{_esc(log)}</pre>'
         return f'<div style="{_FONT}min-height:36px">{status}{extra}</div>'
 
     def _end(self, run: _Run, *, result: Result | None = None, thumbs: Sequence[str] = (),

@@ -204,6 +204,12 @@ def test_presets_by_schema_name_and_their_errors(client: Seedream, tmp_path: Pat
         SeedreamPanel(client, aspect="16:9")
     with pytest.raises(ValidationError, match="size"):
         SeedreamPanel(client, size="8K")
+    with pytest.raises(ValidationError, match="ftp"):
+        SeedreamPanel(client, image_input=["ftp://example.com/a.png"])
+    with pytest.raises(ValidationError, match="at most 10"):
+        SeedreamPanel(client, image_input=[image] * 11)
+    with pytest.raises(ValidationError, match="inputs plus outputs may be at most 15"):
+        SeedreamPanel(client, image_input=[image] * 2, sequential_image_generation="auto", max_images=15)
     with pytest.raises(TypeError, match="output_dir"):
         SeedreamPanel(client, output_dir=tmp_path)
     own = make_panel(None, output_dir=tmp_path / "own")

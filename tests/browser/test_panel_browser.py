@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from .conftest import SENTINEL_API_TOKEN, JupyterLab, LabPage
 
@@ -20,7 +23,7 @@ CELLS = [
 
 
 def test_panel_generates_in_jupyterlab_and_the_saved_notebook_has_no_token(
-        jupyter_lab: JupyterLab, lab_page: LabPage) -> None:
+        jupyter_lab: JupyterLab, lab_page: LabPage, tmp_path: Path) -> None:
     jupyter_lab.write_notebook(NOTEBOOK, CELLS)
     page = lab_page.page
     lab_page.open(NOTEBOOK)
@@ -50,6 +53,18 @@ def test_panel_generates_in_jupyterlab_and_the_saved_notebook_has_no_token(
     lab_page.screenshot("panel-jupyterlab.png")
     page.locator(".seedream-panel").screenshot(path=str(lab_page.screenshot_path("panel-jupyterlab-widget.png")))
 
+    # A real upload through the browser: the thumbnail shows, the original leaves the widget state.
+    original = tmp_path / "noise.png"
+    Image.effect_noise((320, 240), 64).convert("RGB").save(original)
+    with page.expect_file_chooser(timeout=10_000) as chooser:
+        page.locator(".seedream-panel button", has_text="Upload").click()
+    chooser.value.set_files(str(original))
+    page.locator(".seedream-panel .seedream-input img").first.wait_for(timeout=30_000)
+    page.locator(".seedream-panel button", has_text="Upload (0)").wait_for(timeout=10_000)  # cleared again
+    page.locator(".seedream-panel .seedream-input-cell button", has_text="Remove").click()
+    page.wait_for_function("() => !document.querySelector('.seedream-panel .seedream-input-cell')",
+                           timeout=10_000)
+
     # The editing loop: the first image becomes an input; the request preview shows it (shortened).
     page.locator(".seedream-panel .seedream-cell").first.locator("button", has_text="Use as input").click()
     page.locator(".seedream-panel .seedream-input img").first.wait_for(timeout=30_000)
@@ -65,3 +80,4 @@ def test_panel_generates_in_jupyterlab_and_the_saved_notebook_has_no_token(
     assert SENTINEL_API_TOKEN not in text
     assert jupyter_lab.token not in text
     assert len(text) < 3_000_000  # thumbnails, not originals
+    assert base64.b64encode(original.read_bytes()).decode()[40:240] not in text
