@@ -31,7 +31,10 @@ Decisions worth knowing:
 - **Widget state holds thumbnails only** (at most 512 px JPEG data URIs). The
   full-size input images live in Python only; uploads are cleared from the
   `FileUpload` as soon as they are read; outputs are linked from the local
-  files the engine stored (links resolve in JupyterLab and Notebook 7).
+  files the engine stored, by paths relative to the kernel's folder, inside
+  `Output` widgets so the notebook's rendermime resolves them (JupyterLab and
+  Notebook 7: "open full size" opens the file in a tab, "download" downloads it;
+  elsewhere the thumbnails and the "saved in" folder still show).
 - **Re-running the cell** that made a panel closes the old panel (cancelling its
   run): panels are registered by the front end's ``cellId`` (sent by JupyterLab,
   Notebook 7 and VS Code) and the request that made them. ``panel.close()`` also
