@@ -384,6 +384,10 @@ class AsyncSeedream:
 
     def _deadline(self, started: float, timeout: float | None) -> float | None:
         limit = self.timeout if timeout is None else timeout
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0):
+            # Checked before the create: a NaN or negative deadline would bill a prediction and abandon it.
+            raise ValidationError([InvalidField("timeout", f"must be a number of seconds above 0, got {limit!r}",
+                                                "type", limit, "a number of seconds above 0, or None for none")])
         return None if limit is None else started + limit
 
     async def _finish(self, prediction: Prediction, *, started: float, deadline: float | None,

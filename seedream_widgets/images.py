@@ -77,6 +77,9 @@ def to_image_uri(source: ImageSource, *, max_bytes: int = MAX_INPUT_BYTES) -> st
         source = path_attr
     if isinstance(source, str):
         lowered = source[:12].lower()
+        if lowered.startswith("data:") and len(source) * 3 // 4 > max_bytes:  # base64: 4 characters per 3 bytes
+            raise _invalid(f"a data: URI of about {len(source) * 3 / 4 / 1e6:.1f} MB; inline images may be at most "
+                           f"{max_bytes / 1e6:.0f} MB (resize it, or host it and pass the URL)", source[:40] + "...")
         if lowered.startswith(("http://", "https://", "data:")):
             return source
         if ":" in source[:12] and not os.path.exists(source) and not (len(source) > 1 and source[1] == ":"):
@@ -94,7 +97,10 @@ def to_image_uri(source: ImageSource, *, max_bytes: int = MAX_INPUT_BYTES) -> st
         if size > max_bytes:
             raise _invalid(f"{str(source)!r} is {size / 1e6:.1f} MB; inline images may be at most "
                            f"{max_bytes / 1e6:.0f} MB (resize it, or host it and pass the URL)", str(source))
-        data = source.read_bytes()
+        try:
+            data = source.read_bytes()
+        except OSError as exc:  # no permission, an I/O error: a message, not a traceback
+            raise _invalid(f"cannot read {str(source)!r}: {exc.strerror or exc}", str(source)) from None
         return _bytes_to_uri(data, str(source), max_bytes)
     if isinstance(source, (bytes, bytearray, memoryview)):
         return _bytes_to_uri(bytes(source), "bytes", max_bytes)

@@ -579,12 +579,13 @@ class SeedreamMagics(Magics):
         except UsageError as exc:
             text = str(exc)
             if "unrecognized arguments" in text:
+                text += _did_you_mean(text, cast(Any, self.seedream).parser)
                 text += " (options only on the %%seedream line; the prompt is the cell's body)"
             raise UsageError(f"%%seedream: {text}; see %%seedream?") from None
         except ValueError as exc:  # unbalanced quotes
             raise UsageError(f"%%seedream: {exc}") from None
         check_identifier(args.out, "-o/--out")
-        if args.timeout is not None and args.timeout <= 0:
+        if args.timeout is not None and not args.timeout > 0:  # not "<= 0": NaN must fail too
             raise UsageError(f"%%seedream: --timeout must be a positive number of seconds, got {args.timeout}")
         return args
 
@@ -890,6 +891,19 @@ class _suppress_all:
         if exc[0] is not None:
             log.debug("ignored while closing", exc_info=True)
         return True
+
+
+def _did_you_mean(text: str, parser: Any) -> str:
+    """The closest real option for each unknown long one in argparse's message, else the known ones."""
+    import difflib
+
+    known = sorted({s for action in parser._actions for s in action.option_strings if s.startswith("--")})
+    unknown = [word.split("=", 1)[0] for word in text.partition(":")[2].split() if word.startswith("--")]
+    hints = []
+    for flag in unknown:
+        close = difflib.get_close_matches(flag.replace("_", "-"), known, n=1, cutoff=0.6)
+        hints.append(f"{flag}: did you mean {close[0]}?" if close else f"{flag}: known options are {', '.join(known)}")
+    return f"; {'; '.join(hints)}" if hints else ""
 
 
 def _short(text: str, limit: int = 60) -> str:
