@@ -154,17 +154,23 @@ def render_image(payload: Mapping[str, Any], index: int, count: int, width: int,
     demo_font = _font(max(12, unit // 7))
     draw.text((margin, margin), "DEMO", font=demo_font, fill=(255, 255, 255), stroke_width=stroke * 3,
               stroke_fill=(0, 0, 0))
-    count_font = _font(max(10, unit // 22))
+    count_font = _font(max(10, unit // 12))
     draw.text((width - margin, margin), f"{index + 1} of {count}", font=count_font, fill=(255, 255, 255),
               anchor="ra", stroke_width=stroke * 2, stroke_fill=(0, 0, 0))
 
-    prompt_size = max(10, unit // 26)
-    prompt_font = _font(prompt_size)
-    per_line = max(10, int((width - 2 * margin) / (prompt_size * 0.55)))
-    lines = textwrap.wrap(str(payload.get("prompt", "")), per_line)[:6] or [""]
-    text = "\n".join(lines)
-    draw.multiline_text((margin, height - margin), text, font=prompt_font, fill=(255, 255, 255), anchor="ld",
-                        spacing=prompt_size // 3, stroke_width=stroke, stroke_fill=(0, 0, 0))
+    # The prompt fills the dark band (the bottom two fifths), large enough to read in a 256 px thumbnail.
+    band_top = height - height * 2 // 5
+    prompt_size = max(10, unit // 13)
+    per_line = max(10, int((width - 2 * margin) / (prompt_size * 0.52)))
+    lines = textwrap.wrap(str(payload.get("prompt", "")), per_line)
+    while len(lines) * prompt_size * 1.3 > (height - band_top) - 2 * margin and prompt_size > 10:
+        prompt_size = int(prompt_size * 0.85)
+        per_line = max(10, int((width - 2 * margin) / (prompt_size * 0.52)))
+        lines = textwrap.wrap(str(payload.get("prompt", "")), per_line)
+    lines = lines[:8] or [""]
+    draw.multiline_text((margin, band_top + margin), "\n".join(lines), font=_font(prompt_size),
+                        fill=(255, 255, 255), anchor="la", spacing=prompt_size // 4, stroke_width=stroke,
+                        stroke_fill=(0, 0, 0))
 
     out = io.BytesIO()
     if image_format == "jpeg":
