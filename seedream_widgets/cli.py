@@ -544,34 +544,40 @@ def _mark_done(items: Sequence[_Item], client: Seedream, settings: Settings) -> 
 
 
 def _run_items(client: Seedream, todo: list[_Item], args: argparse.Namespace) -> None:
-    """Resume the journaled items, then generate the rest with the engine's `generate_many`."""
+    """Run the items on the engine, at most ``--concurrency`` at once: resume journaled ones, generate the rest."""
     events: Events = queue.SimpleQueue()
     progress = _BatchProgress(len(todo), args)
     core = client.core
 
-    def report(item: _Item, outcome: Result | SeedreamError, how: str) -> None:
-        events.put(lambda: progress.record(item, outcome, how))
-
     async def run() -> None:
         gate = asyncio.Semaphore(args.concurrency)
 
-        async def resume(item: _Item) -> _Item | None:
+        async def one(item: _Item) -> None:
+            assert item.input is not None  # only valid items are run
+            outcome: Result | SeedreamError | None = None
+            how = "done"
             async with gate:
-                try:
-                    outcome: Result | SeedreamError = await core.resume(item.resume_id, timeout=args.timeout)
-                except DeadlineExceeded as exc:  # still running: creating it again would pay twice
-                    outcome = exc
-                except SeedreamError:
-                    return item  # gone, failed or expired: make it afresh
-            report(item, outcome, "resumed")
-            return None
+                if item.resume_id:
+                    try:
+                        outcome, how = await core.resume(item.resume_id, timeout=args.timeout), "resumed"
+                    except DeadlineExceeded as exc:  # still running: creating it again would pay twice
+                        outcome = exc
+                    except SeedreamError:
+                        outcome = None  # gone, failed or expired: make it afresh
+                if outcome is None:
+                    try:
+                        outcome = await core.generate(item.input, timeout=args.timeout)
+                    except SeedreamError as exc:  # one item's failure never stops the others
+                        outcome = exc
+            events.put(lambda: progress.record(item, outcome, how))
 
-        again = await asyncio.gather(*(resume(item) for item in todo if item.resume_id))
-        fresh = sorted([item for item in again if item is not None] + [item for item in todo if not item.resume_id],
-                       key=lambda item: item.line)
-        inputs = [item.input for item in fresh if item.input is not None]
-        await core.generate_many(inputs, concurrency=args.concurrency, timeout=args.timeout,
-                                 on_progress=lambda index, outcome: report(fresh[index], outcome, "done"))
+        # return_exceptions=True is what makes Ctrl-C safe: a plain gather (as in `generate_many`) returns
+        # at the first cancelled item, and the process could exit before the other items' cleanup (their
+        # cancel requests) has run. This way it returns only once every item has unwound.
+        outcomes = await asyncio.gather(*(one(item) for item in todo), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     _wait(run(), events, None)
 
