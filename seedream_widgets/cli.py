@@ -224,8 +224,8 @@ def _run_generate(args: argparse.Namespace) -> int:
         status = _Status(sys.stderr, mode=_status_mode(args), demo=client.settings.demo)
         events: Events = queue.SimpleQueue()
         try:
-            result = _wait(client.core.generate(inp, on_update=_relay(events, status.update),
-                                                timeout=args.timeout),
+            result = _wait(lambda: client.core.generate(inp, on_update=_relay(events, status.update),
+                                                        timeout=args.timeout),
                            events, status.tick)
         except KeyboardInterrupt:
             status.close()
@@ -278,7 +278,7 @@ Run one prediction per item of FILE, a few at a time, then print a summary table
   FILE.csv     a header row with a "prompt" column and any field columns (size, aspect_ratio,
                max_images, ...; option spellings such as aspect-ratio work too). Empty cells keep
                the defaults; several images in one cell are separated by |.
-  -            read the items from stdin (JSON lines when the first character is {, else CSV)
+  -            read the items from stdin (JSON lines when the text starts with { or ", else CSV)
 
 Field options given here are defaults for every item; an item's own values win.
 Relative image paths in the file are relative to the file's folder.
@@ -526,7 +526,7 @@ def _mark_done(items: Sequence[_Item], client: Seedream, settings: Settings) -> 
     stored: dict[str, list[RunRecord]] = {}
     for record in reversed(client.history(None)):  # oldest first
         data = record.sidecar
-        if (bool(data.get("demo")) == settings.demo and data.get("model", settings.model) == settings.model
+        if (bool(data.get("demo")) == settings.demo and data.get("model") in (None, "", settings.model)
                 and isinstance(data.get("input"), dict) and record.complete):
             stored.setdefault(_canonical(data["input"]), []).append(record)
     journaled: dict[str, list[str]] = {}
@@ -579,7 +579,7 @@ def _run_items(client: Seedream, todo: list[_Item], args: argparse.Namespace) ->
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    _wait(run(), events, None)
+    _wait(run, events, None)
 
 
 class _BatchProgress:
@@ -737,8 +737,8 @@ def _run_show(args: argparse.Namespace) -> int:
             status = _Status(sys.stderr, mode=_status_mode(args), demo=client.settings.demo)
             events: Events = queue.SimpleQueue()
             try:
-                result = _wait(client.core.resume(prediction_id, on_update=_relay(events, status.update),
-                                                  timeout=args.timeout), events, status.tick)
+                result = _wait(lambda: client.core.resume(prediction_id, on_update=_relay(events, status.update),
+                                                          timeout=args.timeout), events, status.tick)
             except KeyboardInterrupt:
                 status.close()
                 raise _Stopped(f"canceled: stopped waiting; {prediction_id} was canceled on the service if it "
@@ -934,13 +934,15 @@ def _safely(callback: Callable[[Update], None], update: Update) -> None:
         logging.getLogger("seedream_widgets").exception("status display failed")
 
 
-def _wait(coro: Coroutine[Any, Any, T], events: Events, tick: Callable[[], None] | None) -> T:
-    """Run a coroutine on the engine loop, drawing on this thread; an interrupt waits for the cancel to be sent.
+def _wait(start: Callable[[], Coroutine[Any, Any, T]], events: Events, tick: Callable[[], None] | None) -> T:
+    """Run ``start()`` on the engine loop, drawing on this thread; an interrupt waits for the cancel to be sent.
 
     `EngineLoop.run` re-raises KeyboardInterrupt as soon as it has cancelled the
     coroutine's future, which reports "cancelled" at once; the coroutine's own
     cleanup (finding the prediction and sending its cancel) is still running on
     the engine thread. Exiting then would cut it off, so wait until it is over.
+    The coroutine is made on the engine side, so one cancelled before it starts
+    is never left un-awaited.
     """
     from .engine import engine_loop
 
@@ -957,7 +959,7 @@ def _wait(coro: Coroutine[Any, Any, T], events: Events, tick: Callable[[], None]
 
             ticker = asyncio.ensure_future(ticking())
         try:
-            return await coro
+            return await start()
         finally:
             if ticker is not None:
                 ticker.cancel()
@@ -966,10 +968,9 @@ def _wait(coro: Coroutine[Any, Any, T], events: Events, tick: Callable[[], None]
     try:
         return engine_loop().run(tracked(), events=events)
     except KeyboardInterrupt:
-        if started.is_set():
+        # A run whose first step was already queued still starts after the cancel (and unwinds at once).
+        if started.wait(0.5):
             finished.wait(CANCEL_GRACE)
-        else:
-            coro.close()
         raise
 
 

@@ -316,6 +316,12 @@ def test_batch_csv_values_are_coerced_by_the_field_table(demo: DemoServer, workd
     assert len(items[1]["paths"]) == 2
 
 
+def test_batch_reads_items_from_stdin(demo: DemoServer, workdir: Path) -> None:
+    result = seedream("batch", "-", "-q", server=demo, cwd=workdir, stdin='{"prompt": "fox", "size": "1K"}\n')
+    assert result.returncode == 0 and result.stderr == ""
+    assert "line 1 fox" in result.stdout and demo.stats.creates == 1
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("prompt,colour\nfox,red\n", "unknown column 'colour'"),
     ("size\n1K\n", "no 'prompt' column"),
