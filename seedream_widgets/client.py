@@ -429,7 +429,7 @@ class AsyncSeedream:
                 if deadline is not None and time.monotonic() >= deadline:
                     raise DeadlineExceeded(
                         f"prediction {prediction.id} is still {prediction.status} after the "
-                        f"{deadline - started:.0f} s deadline; it may still finish: call resume({prediction.id!r}) "
+                        f"{deadline - started:g} s deadline; it may still finish: call resume({prediction.id!r}) "
                         "later, or raise timeout=", prediction)
                 pause = protocol.poll_interval(poll, cap=0.5 if progressive else 2.0)
                 if deadline is not None:
