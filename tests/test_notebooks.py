@@ -57,7 +57,7 @@ class Expect:
 
 EXPECTED: dict[str, Expect] = {
     "01-quickstart.ipynb": Expect(runs=1, images=1, shown=2, panels=1,
-                                  texts=("prediction.json", "DEMO (local backend", "a red fox in fresh snow")),
+                                  texts=("prediction.json", "DEMO (local backend", "a red fox on fresh snow")),
     "02-editing.ipynb": Expect(runs=5, images=5, shown=6, panels=1,
                                texts=("match_input_image: 1248x832", "aspect_ratio=1:1: 1024x1024")),
     "03-sequential-and-compare.ipynb": Expect(runs=11, images=14, shown=9,

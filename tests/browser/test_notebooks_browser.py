@@ -106,7 +106,7 @@ def test_quickstart_runs_all_generates_from_the_panel_and_saves_without_tokens(
     panel.scroll_into_view_if_needed()
     panel.screenshot(path=str(lab_page.screenshot_path("notebook-01-quickstart-panel.png")))
     prompts = {json.loads(p.read_text(encoding="utf-8"))["input"]["prompt"] for p in _stored(jupyter_lab) - before}
-    assert prompts == {"a red fox in fresh snow, watercolour", "a lighthouse on a cliff at dusk, oil painting"}
+    assert prompts == {"a red fox on fresh snow, watercolour", "a lighthouse on a cliff at dusk, oil painting"}
 
     saved = lab_page.save("notebooks/01-quickstart.ipynb")
     text = json.dumps(saved)
