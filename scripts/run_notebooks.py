@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -30,17 +31,28 @@ def main() -> int:
         nb = nbformat.read(path, as_version=4)
         client = NotebookClient(nb, timeout=args.timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent.absolute())}})
+        started = time.monotonic()
         try:
             client.execute()
-            status = "ok"
+            status = f"ok, {_images_shown(nb)} images shown"
         except CellExecutionError as exc:
             failed += 1
             status = f"FAILED: {str(exc).splitlines()[0] if str(exc) else exc!r}"
         target = args.out / path.name
         nbformat.write(nb, target)
-        print(f"{path} -> {target}: {status}", flush=True)
+        print(f"{path} -> {target}: {status} ({time.monotonic() - started:.1f} s)", flush=True)
     print(f"images and their prediction.json sidecars: {os.environ['SEEDREAM_OUTPUT_DIR']}")
     return 1 if failed else 0
+
+
+def _images_shown(nb: nbformat.NotebookNode) -> int:
+    """Images in the outputs: <img> tags in HTML (the magic, results, grids) and image/* outputs (Pillow)."""
+    count = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            count += str(data.get("text/html", "")).count("<img") + any(m.startswith("image/") for m in data)
+    return count
 
 
 if __name__ == "__main__":
