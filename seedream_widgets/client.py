@@ -51,6 +51,10 @@ __all__ = ["AsyncSeedream", "Seedream", "Update"]
 
 log = logging.getLogger("seedream_widgets")
 
+_CLAIMED: set[str] = set()
+"""Prediction ids taken by any client of this process. Shared, not per client: two panels (each with its
+own client) sending the same input must not adopt each other's prediction after an ambiguous create."""
+
 Item = str | SeedreamInput | Mapping[str, Any]
 Outcome = Result | SeedreamError
 
@@ -126,7 +130,7 @@ class AsyncSeedream:
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
-        self._claimed: set[str] = set()
+        self._claimed = _CLAIMED
         self._throttled_until = 0.0
         self._rng = random.Random()
 
@@ -275,8 +279,8 @@ class AsyncSeedream:
             except asyncio.CancelledError:
                 # Interrupted while the create was in flight (e.g. held by Prefer: wait): the prediction
                 # may exist with an id we never saw. Find it and cancel it, so nothing runs on unseen.
-                found = await self._find_created(payload, sent_at, grace=1.0)
-                if found is not None and not found.done:
+                found = await self._find_created(payload, sent_at, grace=1.0, running_only=True)
+                if found is not None:
                     await self._cancel_quietly(found.id)
                 raise
             if prediction.id in self._claimed:
@@ -292,8 +296,14 @@ class AsyncSeedream:
         raise NetworkError("the create request kept failing without an answer; nothing was created twice. "
                            "Check the connection and try again.")
 
-    async def _find_created(self, payload: Mapping[str, Any], sent_at: datetime, *, grace: float) -> Prediction | None:
-        """The unclaimed prediction with this input created after ``sent_at`` (minus clock skew), if any."""
+    async def _find_created(self, payload: Mapping[str, Any], sent_at: datetime, *, grace: float,
+                            running_only: bool = False) -> Prediction | None:
+        """The unclaimed prediction with this input created after ``sent_at`` (minus clock skew), if any.
+
+        Candidates created after ``sent_at`` by the service's clock win over those only inside the skew
+        allowance (an identical earlier request, perhaps from another process); among equals, the oldest.
+        ``running_only`` skips finished ones (to cancel what an interrupted create started).
+        """
         deadline = time.monotonic() + grace
         skew = 5.0
         for attempt in itertools.count():
@@ -308,12 +318,15 @@ class AsyncSeedream:
                     p = Prediction.from_json(raw)
                 except ValueError:
                     continue
-                if (p.id not in self._claimed and dict(p.input) == dict(payload)
+                if (p.id not in self._claimed and dict(p.input) == dict(payload) and not (running_only and p.done)
                         and (p.created_at is None or p.created_at.timestamp() >= sent_at.timestamp() - skew)):
                     candidates.append(p)
             if candidates:
-                # The list is newest first; the oldest candidate is the one closest after our send.
-                found = candidates[-1]
+                def rank(p: Prediction) -> tuple[bool, float]:
+                    created = p.created_at.timestamp() if p.created_at else sent_at.timestamp()
+                    return created < sent_at.timestamp(), created
+
+                found = min(candidates, key=rank)
                 self._claimed.add(found.id)
                 log.info("found prediction %s made by the ambiguous create", found.id)
                 return found
@@ -540,7 +553,16 @@ class AsyncSeedream:
                 on_progress(index, outcome)
             return outcome
 
-        return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(todo))))
+        tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(todo)]
+        try:
+            return list(await asyncio.gather(*tasks))
+        except BaseException:
+            # gather() gives up at the first failure (a cancel included) while the others run on; wait for
+            # every item to finish its own cleanup, so each running prediction gets its cancel request.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
     def _merge(self, item: Item, shared: Mapping[str, Any]) -> SeedreamInput:
         if isinstance(item, SeedreamInput):

@@ -102,13 +102,13 @@ class Gallery:
 
     def in_flight(self) -> list[dict[str, Any]]:
         """Journal entries of predictions that were started and not yet stored, oldest first."""
-        entries = []
-        for path in sorted(self.journal_dir.glob("*.json"), key=lambda p: p.stat().st_mtime):
-            try:
-                entries.append(json.loads(path.read_text(encoding="utf-8")))
+        entries: list[tuple[float, dict[str, Any]]] = []
+        for path in self.journal_dir.glob("*.json"):
+            try:  # a run that ends meanwhile unjournals itself: its file may be gone by now
+                entries.append((path.stat().st_mtime, json.loads(path.read_text(encoding="utf-8"))))
             except (OSError, ValueError):
                 continue
-        return entries
+        return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]
 
     def journal_entry(self, prediction_id: str) -> dict[str, Any] | None:
         path = self.journal_dir / f"{prediction_id}.json"
