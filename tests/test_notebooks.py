@@ -13,6 +13,7 @@ as JupyterLab's "Save Widget State Automatically" does.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import re
@@ -281,6 +282,21 @@ def test_the_editing_chain_uses_each_output_as_the_next_input(executed: dict[str
     assert len({step["image_input"][0] for step in chain}) == 3
     sketch = run.workdir / "seedream-outputs" / "sketch.png"
     assert sketch.is_file()
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_stripping_an_executed_notebook_gives_back_the_committed_file(executed: dict[str, Execution], name: str,
+                                                                      tmp_path: Path) -> None:
+    """``scripts/run_notebooks.py --strip`` is how a notebook gets committed clean after running it."""
+    spec = importlib.util.spec_from_file_location("run_notebooks", ROOT / "scripts" / "run_notebooks.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = tmp_path / name
+    nbformat.write(executed[name].notebook, path)
+    assert module.strip(path) is True
+    assert path.read_bytes() == (NOTEBOOKS / name).read_bytes()
 
 
 # -- a real-looking token never reaches a saved notebook -----------------------------------------------
