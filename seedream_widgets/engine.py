@@ -81,7 +81,15 @@ class EngineLoop:
         if self.in_engine_thread():
             coro.close()
             raise RuntimeError("EngineLoop.run called from the engine thread itself; await the coroutine instead")
-        future = self.submit(coro)
+        finished = threading.Event()
+
+        async def tracked() -> T:
+            try:
+                return await coro
+            finally:
+                finished.set()
+
+        future = self.submit(tracked())
         try:
             while True:
                 if events is not None:
@@ -93,9 +101,10 @@ class EngineLoop:
                         raise
         except KeyboardInterrupt:
             future.cancel()
-            # Let the coroutine's cleanup (the cancel request) finish, but not forever.
+            # Let the coroutine's cleanup (the cancel request) finish, but not forever. (The future itself
+            # reports "cancelled" at once, before the task on the engine loop has even seen the cancel.)
             with contextlib.suppress(BaseException):
-                future.result(timeout=5)
+                finished.wait(timeout=5)
             raise
         finally:
             if events is not None:

@@ -125,7 +125,7 @@ def _bytes_to_uri(data: bytes, label: str, max_bytes: int) -> str:
 
 def describe_uri(uri: str) -> str:
     """A short stand-in for a data URI in sidecars and displays: its type, size and hash."""
-    if not uri.startswith("data:"):
+    if not uri.startswith("data:") or "," not in uri:  # not a data URI, or already described
         return uri
     head, _, b64 = uri.partition(",")
     digest = hashlib.sha256(b64.encode("ascii", "replace")).hexdigest()[:16]

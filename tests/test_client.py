@@ -426,3 +426,37 @@ def test_elapsed_is_close_to_the_server_time(demo: DemoServer, client: Seedream)
     result = client.generate("timing", size="1K")
     wall = time.monotonic() - started
     assert result.elapsed is not None and 0.5 <= result.elapsed <= wall
+
+
+def test_cancelling_generate_many_cancels_every_running_prediction(demo: DemoServer, tmp_path: Path) -> None:
+    async def main() -> None:
+        async with AsyncSeedream(token=SENTINEL, base_url=demo.base_url, output_dir=tmp_path, wait=1) as client:
+            task = asyncio.create_task(client.generate_many(
+                [f"[demo:slow=20] item {i}" for i in range(3)], concurrency=3, size="1K"))
+            while len(demo.stats.prediction_ids) < 3:
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.2)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert demo.stats.cancels == 3
+    assert {demo.prediction(i)["status"] for i in demo.stats.prediction_ids} == {"canceled"}
+
+
+def test_keyboard_interrupt_returns_only_after_the_cancel_was_sent(demo: DemoServer, client: Seedream) -> None:
+    """The kernel's stop button: the facade re-raises KeyboardInterrupt once the service has the cancel."""
+    import os
+    import signal
+
+    # A real SIGINT (as the kernel sends), which also interrupts the blocking wait.
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            client.generate("[demo:slow=20] stop me", size="1K")
+    finally:
+        timer.cancel()
+    assert demo.stats.cancels == 1, "the cancel reached the service before control came back"
+    assert client.in_flight() == []
