@@ -389,11 +389,11 @@ class AsyncSeedream:
         if deadline is not None and wait > 0:
             wait = max(1, min(wait, deadline - started))
         prediction = await self.create(inp, wait=wait)
-        journal = {
+        self.gallery.journal(prediction.id, {
             "id": prediction.id, "model": self.settings.model, "base_url": _public_url(self.settings.base_url),
-            "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()}
+            "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
         return await self._finish(prediction, started=started, deadline=deadline, on_update=on_update,
-                                  progressive=progressive, journal=journal)
+                                  progressive=progressive)
 
     def _deadline(self, started: float, timeout: float | None) -> float | None:
         limit = self.timeout if timeout is None else timeout
@@ -404,15 +404,9 @@ class AsyncSeedream:
         return None if limit is None else started + limit
 
     async def _finish(self, prediction: Prediction, *, started: float, deadline: float | None,
-                      on_update: OnUpdate | None, progressive: bool, journal: Mapping[str, Any] | None = None
-                      ) -> Result:
-        """Follow a created prediction to the end, download its outputs as they appear, store the run.
-
-        ``journal`` (a new run's entry) is written on a worker thread while the first downloads
-        travel, off the critical path; storing or dropping the run waits for it first.
-        """
+                      on_update: OnUpdate | None, progressive: bool) -> Result:
+        """Follow a created prediction to the end, download its outputs as they appear, store the run."""
         staging = self.gallery.staging_for(prediction.id)
-        journaled: asyncio.Future[None] | None = None
         downloads: dict[int, asyncio.Task[SavedImage]] = {}
         saved: dict[int, SavedImage] = {}
 
@@ -443,8 +437,6 @@ class AsyncSeedream:
             emit("created")
             if prediction.status not in ("starting",) or prediction.output:
                 start_downloads()
-            if journal is not None:
-                journaled = asyncio.ensure_future(asyncio.to_thread(self.gallery.journal, prediction.id, journal))
             poll = 0
             while not prediction.done:
                 if deadline is not None and time.monotonic() >= deadline:
@@ -478,8 +470,6 @@ class AsyncSeedream:
             if not downloads:
                 raise PredictionFailed(f"prediction {prediction.id} succeeded but returned no images", prediction)
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
-            if journaled is not None:
-                await asyncio.shield(journaled)  # the thread writes on even if we are cancelled meanwhile
             elapsed = time.monotonic() - started
             folder = self.gallery.store(prediction.id, prediction.created_at, staging,
                                         self._sidecar(prediction, results, elapsed))
@@ -493,7 +483,6 @@ class AsyncSeedream:
             return result
         except asyncio.CancelledError:
             await _cancel_all(downloads)
-            await _settle(journaled)
             self.gallery.discard(staging)
             if not prediction.done:
                 await self._cancel_quietly(prediction.id)
@@ -501,12 +490,10 @@ class AsyncSeedream:
             raise
         except DeadlineExceeded:
             await _cancel_all(downloads)
-            await _settle(journaled)
             self.gallery.discard(staging)  # the journal entry stays: resume() can finish it later
             raise
         except BaseException:
             await _cancel_all(downloads)
-            await _settle(journaled)
             self.gallery.discard(staging)
             if prediction.done:
                 self.gallery.unjournal(prediction.id)
@@ -646,13 +633,6 @@ async def _cancel_all(tasks: Mapping[int, asyncio.Task[Any]]) -> None:
     for task in tasks.values():  # retrieve exceptions so asyncio does not log "never retrieved"
         if task.done() and not task.cancelled():
             task.exception()
-
-
-async def _settle(journaled: asyncio.Future[None] | None) -> None:
-    """Wait until a journal write on its thread is over (so an unjournal cannot run before it)."""
-    if journaled is not None:
-        with contextlib.suppress(Exception):
-            await asyncio.shield(journaled)
 
 
 def _public_url(url: str) -> str:
