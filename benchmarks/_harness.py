@@ -9,6 +9,7 @@ result reads on its own: "4.1 ms over T = 2000 ms, ratio 1.002; official client 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import math
 import os
@@ -21,8 +22,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from seedream_widgets.demo import DemoServer
+from seedream_widgets.demo import DemoServer, DemoStats
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "bytedance/seedream-4"
@@ -65,13 +67,15 @@ class Figure:
     note: str = ""
     verified: bool = True
     """False when the figure was measured against a documented contract, not the landed code."""
+    unmet: str = ""
+    """A condition of the target other than the number that did not hold (e.g. originals missing)."""
     status: Status = "INFO"
 
     def judge(self) -> Figure:
         if self.status in ("SKIP", "ERROR"):
             return self
         if self.checks:
-            ok = all(check.holds(self.value, self.ratio) for check in self.checks)
+            ok = all(check.holds(self.value, self.ratio) for check in self.checks) and not self.unmet
             self.status = "PASS" if ok else "MISS"
         else:
             self.status = "INFO"
@@ -127,6 +131,8 @@ def format_figure(f: Figure) -> str:
         parts.append(f"baseline {f.baseline}")
     if not f.verified:
         parts.append("UNVERIFIED")
+    if f.unmet:
+        parts.append(f"unmet: {f.unmet}")
     line = " | ".join(parts)
     if f.note:
         line += f"\n          {f.note}"
@@ -186,18 +192,90 @@ def rounded(xs: Sequence[float], digits: int = 4) -> list[float]:
 # -- the backend ---------------------------------------------------------------------------
 
 
+class RemoteDemo:
+    """A demo backend in a child process, steered over its ``/_demo/`` admin routes.
+
+    The same controls the benchmarks use on an in-process `DemoServer`: ``url``, ``base_url``,
+    ``configure``, ``stats`` and ``reset_stats``. Admin requests are not counted by the backend,
+    but their TCP connection is: this class keeps one keep-alive connection and subtracts the
+    ones it opened since the last reset from ``stats.connections``.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._proc = subprocess.Popen([sys.executable, "-m", "benchmarks._server", json.dumps(options)], cwd=REPO,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if not line:
+            self._proc.kill()
+            raise RuntimeError("the demo backend process did not start")
+        self.url: str = json.loads(line)["url"]
+        self.base_url = self.url + "/v1"
+        parts = urlsplit(self.url)
+        self._admin = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+        self._admin_connections = 0
+
+    def _call(self, method: str, what: str, body: dict[str, Any] | None = None) -> Any:
+        if self._admin.sock is None:
+            self._admin_connections += 1  # this request opens a connection the backend will count
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        self._admin.request(method, f"/_demo/{what}", body=data, headers=headers)
+        response = self._admin.getresponse()
+        payload = json.loads(response.read() or b"null")
+        if response.status >= 400:
+            raise RuntimeError(f"demo admin {method} {what}: {response.status} {payload}")
+        return payload
+
+    def configure(self, **settings: Any) -> None:
+        self._call("POST", "config", settings)
+
+    def reset_stats(self) -> None:
+        self._call("POST", "reset")
+        self._admin_connections = 0
+
+    @property
+    def stats(self) -> DemoStats:
+        data = self._call("GET", "stats")
+        data["prediction_ids"] = tuple(data["prediction_ids"])
+        data["connections"] = max(0, data["connections"] - self._admin_connections)
+        return DemoStats(**data)
+
+    def close(self) -> None:
+        self._admin.close()
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+
+Server = DemoServer | RemoteDemo
+
+
 @contextlib.contextmanager
-def fixed_server(seconds: float, **options: Any) -> Iterator[DemoServer]:
+def fixed_server(seconds: float, *, remote: bool = True, **options: Any) -> Iterator[Server]:
     """A demo backend on 127.0.0.1 whose every prediction takes exactly ``seconds`` (T).
 
-    No start delay and no per-image time: all images appear at T, so the physical
-    limit of one prediction is T plus loopback round trips.
+    No start delay and no per-image time: all images appear at T, so the physical limit of
+    one prediction is T plus loopback round trips. By default it runs in its own process.
     """
-    with DemoServer(start_seconds=0, base_seconds=seconds, per_image_seconds=0, **options) as server:
-        yield server
+    settings = {"start_seconds": 0, "base_seconds": seconds, "per_image_seconds": 0, **options}
+    if not remote:
+        with DemoServer(**settings) as server:
+            yield server
+        return
+    remote_server = RemoteDemo(**settings)
+    try:
+        yield remote_server
+    finally:
+        remote_server.close()
 
 
-def set_time(server: DemoServer, seconds: float) -> None:
+def set_time(server: Server, seconds: float) -> None:
     """Change T for predictions created from now on."""
     server.configure(start_seconds=0, base_seconds=seconds, per_image_seconds=0)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from seedream_widgets import Seedream
-from seedream_widgets.demo import DemoServer
 
 from ._harness import MODEL, Check, Context, Figure, fixed_server, median, rounded, set_time
 
@@ -76,10 +75,10 @@ def run(ctx: Context) -> None:
         for i in range(reps):
             for who in (("ours", "official") if i % 2 == 0 else ("official", "ours")):
                 measure(who)
-        _report(ctx, server, seconds, params, timings, requests, connections, on_disk, reps)
+        _report(ctx, seconds, params, timings, requests, connections, on_disk, reps)
 
 
-def _report(ctx: Context, server: DemoServer, seconds: float, params: dict[str, Any],
+def _report(ctx: Context, seconds: float, params: dict[str, Any],
             timings: dict[str, list[float]], requests: dict[str, list[int]], connections: dict[str, int],
             on_disk: dict[str, int], reps: int) -> None:
     ours_ms, official_ms = median(timings["ours"]) * 1000, median(timings["official"]) * 1000
