@@ -255,6 +255,19 @@ def test_result_in_out_var_and_last_shown_once_in_place(shell: InteractiveShell,
     assert fox.id in final and str(fox.folder) in final and "1024x1024" in final
 
 
+def test_images_of_a_set_appear_as_they_are_saved(shell: InteractiveShell, magics: SeedreamMagics,
+                                                  fresh: DemoServer) -> None:
+    fresh.configure(per_image_seconds=0.6)
+    cell = run(shell, "%%seedream -s 1K -n 3\na set of three foxes")
+    assert cell.error is None
+    statuses = [o.data for o in cell.outputs if 'class="seedream-status"' in o.data["text/html"]]
+    seen = [(d["text/html"].count("<img"), d["text/plain"]) for d in statuses]
+    partial = [(n, text) for n, text in seen if 0 < n < 3]
+    assert partial, seen  # the status line showed some images while the others were still coming
+    assert all("processing" in text or "succeeded" in text for _, text in partial)
+    assert cell.final()[-1]["text/html"].count("<img") == 3
+
+
 def test_compare_grid(shell: InteractiveShell, magics: SeedreamMagics, fresh: DemoServer) -> None:
     cell = run(shell, "%%seedream -s 1K -o grid --compare aspect_ratio=1:1,16:9 enhance-prompt=true,false\n"
                       "a lighthouse")
