@@ -277,9 +277,11 @@ View = _RunView | _CompareView
 class _Tracker:
     """Whether the engine-side coroutine started and when it has finished unwinding (cleanup included).
 
-    `EngineLoop.run` re-raises a KeyboardInterrupt as soon as it has cancelled the
-    coroutine's future, which reports "cancelled" at once; ``finished`` tells when the
-    coroutine's own cleanup (the cancel request to the service) is really over.
+    A cancelled `concurrent.futures.Future` reports "cancelled" at once, before the task on
+    the engine loop has even seen the cancel; ``finished`` tells when the coroutine's own
+    cleanup (the cancel request to the service) is over. Background runs are cancelled
+    through their future (``%seedream wait`` interrupted, ``%unload_ext``), so they need it;
+    `EngineLoop.run` does the same wait for waiting cells, where this is a cheap second check.
     """
 
     started: threading.Event = field(default_factory=threading.Event)
