@@ -157,7 +157,11 @@ class AsyncSeedream:
         return self._http
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool (the client stays usable: its next request opens a new one).
+
+        An `AsyncSeedream` used under ``asyncio.run`` should be closed before that loop ends
+        (``async with client:``); `Seedream` needs none of this, its loop never ends.
+        """
         if self._http is not None:
             await self._http.aclose()
             self._http = None

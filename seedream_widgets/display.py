@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import itertools
+import sys
 import time
 from collections.abc import Sequence
 from functools import lru_cache
@@ -51,7 +52,8 @@ def in_notebook() -> bool:
     except ImportError:
         return False
     shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+    zmqshell = sys.modules.get("ipykernel.zmqshell")  # imported by every Jupyter kernel (Colab's subclasses it)
+    return shell is not None and zmqshell is not None and isinstance(shell, zmqshell.ZMQInteractiveShell)
 
 
 def _figure(path: Path, caption: str, *, max_px: int = 256) -> str:

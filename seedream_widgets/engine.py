@@ -81,9 +81,10 @@ class EngineLoop:
         if self.in_engine_thread():
             coro.close()
             raise RuntimeError("EngineLoop.run called from the engine thread itself; await the coroutine instead")
-        finished = threading.Event()
+        started, finished = threading.Event(), threading.Event()
 
         async def tracked() -> T:
+            started.set()
             try:
                 return await coro
             finally:
@@ -103,8 +104,14 @@ class EngineLoop:
             future.cancel()
             # Let the coroutine's cleanup (the cancel request) finish, but not forever. (The future itself
             # reports "cancelled" at once, before the task on the engine loop has even seen the cancel.)
+            delivered = threading.Event()
+            self._loop.call_soon_threadsafe(delivered.set)  # runs after the cancel reached the task
             with contextlib.suppress(BaseException):
-                finished.wait(timeout=5)
+                delivered.wait(timeout=1)
+                if started.is_set():
+                    finished.wait(timeout=5)
+                else:  # cancelled before it ever ran: nothing to clean up
+                    coro.close()
             raise
         finally:
             if events is not None:

@@ -398,26 +398,40 @@ def test_agenerate_leaves_the_callers_loop_free(client: Seedream) -> None:
     assert ticks > 5, "the caller's loop kept running while the engine worked"
 
 
-def test_sync_facade_under_nest_asyncio(client: Seedream) -> None:
-    import nest_asyncio
+def test_sync_facade_under_nest_asyncio(demo: DemoServer, tmp_path: Path) -> None:
+    """Many notebooks call nest_asyncio.apply(); it patches asyncio process-wide, so this runs in its own process."""
+    import subprocess
+    import sys
 
-    async def cell() -> Result:
-        nest_asyncio.apply()
+    script = f"""
+import asyncio, nest_asyncio
+from seedream_widgets import Seedream
+
+async def cell():
+    nest_asyncio.apply()
+    asyncio.run(asyncio.sleep(0))           # what nest_asyncio is applied for: re-entrant asyncio.run
+    with Seedream(token="x" * 20, base_url={demo.base_url!r}, output_dir={str(tmp_path)!r}) as client:
         return client.generate("patched loop", size="1K")
 
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(cell()).paths[0].is_file()
-    finally:
-        loop.close()
+result = asyncio.new_event_loop().run_until_complete(cell())
+print(result.paths[0])
+"""
+    done = subprocess.run([sys.executable, "-W", "error", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_file()
 
 
 def test_async_client_reused_across_event_loops(demo: DemoServer, tmp_path: Path) -> None:
+    """One client, two asyncio.run() calls (a script's pattern): each loop gets its own pool, closed with it."""
     client = AsyncSeedream(token=SENTINEL, base_url=demo.base_url, output_dir=tmp_path)
-    first = asyncio.run(client.generate("loop one", size="1K"))
-    second = asyncio.run(client.generate("loop two", size="1K"))
-    asyncio.run(client.aclose())
-    assert first.id != second.id
+
+    async def run(prompt: str) -> Result:
+        async with client:  # closes the pool before its loop ends; the next use opens a new one
+            return await client.generate(prompt, size="1K")
+
+    first = asyncio.run(run("loop one"))
+    second = asyncio.run(run("loop two"))
+    assert first.id != second.id and demo.stats.creates == 2
 
 
 def test_elapsed_is_close_to_the_server_time(demo: DemoServer, client: Seedream) -> None:
