@@ -51,7 +51,8 @@ def execute(cells: list[str], path: Path, env: dict[str, str], *, timeout: float
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
-    client.execute(env=env)
+    with (path.parent / "kernel.log").open("wb") as log:  # the kernel's stderr (warnings), out of the report
+        client.execute(env=env, stderr=log)
     elapsed = time.perf_counter() - started
     nbformat.write(nb, str(path))
     text = path.read_text(encoding="utf-8")

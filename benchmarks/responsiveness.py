@@ -11,6 +11,7 @@ execute_request sent to execute_reply received.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any
@@ -57,12 +58,14 @@ def run(ctx: Context) -> None:
 
     seconds = 1.0 if ctx.quick else 2.0
     idle_samples = 10 if ctx.quick else 40
-    params = {"T_s": seconds, "panels": PANELS, "images_per_panel": PER_PANEL, "size": "4K"}
+    params: dict[str, Any] = {"T_s": seconds, "panels": PANELS, "images_per_panel": PER_PANEL, "size": "4K"}
     out = ctx.workdir / "seedream-outputs"
     with fixed_server(0) as server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SEEDREAM_", "REPLICATE_"))}
         env.update(SEEDREAM_BASE_URL=server.base_url, SEEDREAM_API_TOKEN="bench", SEEDREAM_OUTPUT_DIR=str(out))
-        km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(ctx.workdir), startup_timeout=60)
+        log = (ctx.workdir / "kernel.log").open("wb")  # the kernel's stderr (warnings), out of the report
+        km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(ctx.workdir), startup_timeout=60,
+                                  stderr=log)
         try:
             _execute(kc, SETUP)
             _execute(kc, START)  # warm-up round at T = 0: imports, pools, renders cached by the backend
@@ -79,10 +82,14 @@ def run(ctx: Context) -> None:
             _execute(kc, START)
             started = time.perf_counter()
             busy: list[float] = []
+            late: list[float] = []  # the cells sent once T had passed: downloads, thumbnails, gallery updates
             done = 0
             while done < PANELS and time.perf_counter() - started < 120:
+                sent = time.perf_counter() - started
                 latency, content = _execute(kc, "pass", user_expressions={"done": DONE})
                 busy.append(latency)
+                if sent >= seconds:
+                    late.append(latency)
                 done = int(content["user_expressions"]["done"]["data"]["text/plain"])
                 _drain(kc)
                 time.sleep(0.02)
@@ -92,6 +99,7 @@ def run(ctx: Context) -> None:
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+            log.close()
 
     idle_p95, busy_p95 = percentile(idle, 95) * 1000, percentile(busy, 95) * 1000
     stored = len(images_under(out))
@@ -100,7 +108,8 @@ def run(ctx: Context) -> None:
         busy_p95, "ms", "< 100 ms", [Check("value", "<", 100)], "the same kernel idle (p95)", idle_p95,
         busy_p95 / idle_p95 if idle_p95 else None, params, rounded([x * 1000 for x in busy], 2),
         note=f"{len(busy)} cells over {window:.1f} s (T = {seconds:g} s); median {median(busy) * 1000:.1f} ms, "
-             f"max {max(busy) * 1000:.1f} ms; idle p95 {idle_p95:.1f} ms; images made {made}/"
+             f"max {max(busy) * 1000:.1f} ms; after T ({len(late)} cells): p95 {percentile(late, 95) * 1000:.1f} ms, "
+             f"max {max(late, default=math.nan) * 1000:.1f} ms; idle p95 {idle_p95:.1f} ms; images made {made}/"
              f"{PANELS * PER_PANEL} (files on disk {stored}, both rounds)")
     if made < PANELS * PER_PANEL:
         figure.unmet = f"the generations made {made} of {PANELS * PER_PANEL} images"
