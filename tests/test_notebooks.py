@@ -13,12 +13,12 @@ as JupyterLab's "Save Widget State Automatically" does.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import json
 import os
 import re
 import shutil
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,9 +185,10 @@ def execute_all(names: Any, base: Path, extra_env: Mapping[str, str] = ()) -> di
     async def main() -> list[Execution]:
         return await asyncio.wait_for(asyncio.gather(*(_execute(n, base, extra_env) for n in names)), RUN_TIMEOUT)
 
-    if sys.platform == "win32":  # pragma: no cover - zmq needs the selector loop there
-        asyncio.set_event_loop_policy(asyncio.WindowsSelectorEventLoopPolicy())
-    return {run.name: run for run in asyncio.run(main())}
+    # On a thread of its own: in the same session Playwright's sync API may own this thread's loop.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nbclient") as pool:
+        runs = pool.submit(lambda: asyncio.run(main())).result(timeout=RUN_TIMEOUT + 30)
+    return {run.name: run for run in runs}
 
 
 @pytest.fixture(scope="module")

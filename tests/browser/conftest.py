@@ -92,7 +92,8 @@ class JupyterLab:
     process: subprocess.Popen[bytes]
 
     def page_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        # "reset": a fresh workspace, so tabs restored from earlier tests (and their widgets) stay out of the DOM.
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
     def write_notebook(self, name: str, cells: Sequence[str]) -> Path:
         """Write a notebook of code cells (python3 kernel) under the root; returns its path."""
