@@ -10,6 +10,12 @@ import pytest
 from seedream_widgets.demo import DemoServer
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API (one session-wide Chromium) keeps an asyncio loop
+    running on the main thread until the session ends, and ``asyncio.run`` refuses to start under it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)  # stable: order kept otherwise
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test sees the developer's SEEDREAM_*/REPLICATE_* settings, and outputs go to a temp dir."""
