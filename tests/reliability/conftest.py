@@ -5,28 +5,31 @@ the engine is mocked. Each server made by the ``server`` fixture adds the faults
 it injected to the session's figures when it stops; tests add what they count
 themselves (runs finished, cases refused, ...) through the ``figures`` fixture.
 
-``REPORT.md`` is rewritten only when the whole directory ran (no ``-k``/``-m``,
-every test module collected), so running one test never clobbers it.
+``REPORT.md`` is rewritten only by ``pytest tests/reliability`` (the whole directory on its own,
+no ``-k``/``-m``), so running one test, or the whole repository, never touches it.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import logging
 import os
 import platform
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from seedream_widgets.demo import DemoServer
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 REPORT = HERE / "REPORT.md"
 
@@ -97,6 +100,31 @@ def server() -> Iterator[DemoServer]:
     """A fresh, fast demo backend for one test: its own counters and faults."""
     with demo_server() as started:
         yield started
+
+
+def in_fresh_thread(work: Callable[[], T], timeout: float) -> T:
+    """``work()`` on a new thread, which has no event loop of its own yet.
+
+    For ``asyncio.run`` and Playwright's sync API: in a whole-repository run, another
+    suite's session-wide Playwright leaves the main thread marked as running a loop,
+    and both refuse to start there.
+    """
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, work()))
+        except BaseException as exc:  # handed back to the caller below
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="reliability-fresh-thread")
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"still running after {timeout} s"
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
 
 
 def leftovers(root: Path) -> list[str]:
@@ -186,9 +214,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 def _whole_suite_ran(config: pytest.Config) -> bool:
+    """True when this directory was run on its own and whole (``pytest tests/reliability``).
+
+    A run of the whole repository prints the figures but leaves the committed report alone, so
+    that ``scripts/test`` does not leave a modified file behind.
+    """
     if config.getoption("keyword", "") or config.getoption("markexpr", "") or config.getoption("collectonly"):
         return False
-    if any("::" in str(arg) for arg in config.args):
+    root = Path(str(config.rootpath))
+    targets = [(root / str(arg)).resolve() for arg in config.args]
+    if not targets or any("::" in str(arg) for arg in config.args) or any(t != HERE for t in targets):
         return False
     expected = {p.name for p in HERE.glob("test_*.py")}
     return bool(expected) and FIGURES.modules == expected
@@ -206,6 +241,10 @@ def _write_report() -> None:
         f"- run: {when}, Python {platform.python_version()} on {platform.system()} ({os.cpu_count()} CPUs)",
     ]
     body += [f"- {line}" for line in _summary_lines()]
+    body += ["", "## What each module proves", ""]
+    for module in sorted(HERE.glob("test_*.py")):
+        doc = ast.get_docstring(ast.parse(module.read_text(encoding="utf-8"))) or ""
+        body.append(f"- `{module.name}`: {doc.splitlines()[0] if doc else ''}")
     body += ["", "## Faults injected, by kind", "", "| kind | count |", "|---|---|"]
     body += [f"| {k} | {v} |" for k, v in sorted(f.faults.items(), key=lambda kv: (-kv[1], kv[0]))]
     body += ["", "## Cases refused on purpose, by area", "", "| area | cases |", "|---|---|"]

@@ -13,6 +13,8 @@ into the staging folder, which is where "nothing half-written" is really tested.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +95,23 @@ def expire_second_output(server: DemoServer, root: Path) -> Any:
     return a_set(server, root)
 
 
+def canceled_from_elsewhere(server: DemoServer, root: Path) -> Any:
+    """Someone presses Cancel on the web page while this client polls."""
+    def cancel_once_created() -> None:
+        deadline = time.monotonic() + 10
+        while not server.stats.prediction_ids and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        server.cancel_from_elsewhere(server.stats.prediction_ids[0])
+
+    helper = threading.Thread(target=cancel_once_created)
+    helper.start()
+    try:
+        return generate(server, root, "[demo:slow=5] a fox")
+    finally:
+        helper.join(15)
+
+
 def deadline_mid_set(server: DemoServer, root: Path) -> Any:
     return a_set(server, root, timeout=0.9)
 
@@ -127,7 +146,7 @@ CASES: dict[str, Hard] = {
     "prediction failed (injected)": Hard(PredictionFailed, ("failed: CUDA out of memory", "try again"),
                                          injected("fail", message="CUDA out of memory")),
     "canceled from elsewhere": Hard(PredictionCanceled, ("was canceled", "nothing was saved"),
-                                    lambda s, r: (_cancel_soon(s), generate(s, r, "[demo:slow=5] a fox"))),
+                                    canceled_from_elsewhere),
     "canceled from elsewhere after image 1 of 3": Hard(
         PredictionCanceled, ("was canceled", "nothing was saved"),
         lambda s, r: a_set(s, r, lambda server, pid: server.cancel_from_elsewhere(pid))),
@@ -140,19 +159,6 @@ CASES: dict[str, Hard] = {
     "deadline after image 1 of 3": Hard(DeadlineExceeded, ("processing", "deadline", "resume(", "timeout="),
                                         deadline_mid_set, resumable=True),
 }
-
-
-def _cancel_soon(server: DemoServer) -> None:
-    import threading
-
-    def cancel() -> None:
-        for _ in range(200):
-            if server.stats.prediction_ids:
-                server.cancel_from_elsewhere(server.stats.prediction_ids[0])
-                return
-            threading.Event().wait(0.01)
-
-    threading.Timer(0.3, cancel).start()
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -32,7 +32,7 @@ from seedream_widgets.demo import DemoServer
 from seedream_widgets.display import comparison_html, error_html, status_html
 from seedream_widgets.panel import SeedreamPanel, _descendants
 
-from .conftest import SENTINEL, Figures, journal_ids, leftovers
+from .conftest import SENTINEL, Figures, in_fresh_thread, journal_ids, leftovers
 
 HOSTILE = ('a fox <script>window.__pwned="script"</script><img src=x onerror="window.__pwned=\'img\'">'
            '"\'><svg onload="window.__pwned=\'svg\'"></svg><a href="javascript:window.__pwned=1">x</a>')
@@ -303,27 +303,33 @@ def test_no_rendering_runs_anything_in_a_real_browser(tmp_path: Path, figures: F
                  + "\n".join(RENDERED) + "</body></html>")
     (tmp_path / "all-renderings.html").write_text(page_html, encoding="utf-8")
     dialogs: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page()
-            # The control: the same payload unescaped does run in this browser, so the check below can fail.
-            control = tmp_path / "control.html"
-            control.write_text(f"<!doctype html><body>{HOSTILE}</body>", encoding="utf-8")
-            page.goto(control.as_uri())
-            page.wait_for_timeout(300)
-            assert page.evaluate("window.__pwned") is not None, "the payload is live when not escaped"
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto((tmp_path / "all-renderings.html").as_uri())
-            page.wait_for_load_state("load")
-            page.wait_for_timeout(300)  # onerror of a broken <img> fires after load
-            assert page.evaluate("window.__alive") is True, "the page's own script runs (the check is live)"
-            assert page.evaluate("window.__pwned") is None
-            assert page.evaluate("document.querySelectorAll('script').length") == 1
-            shown = page.evaluate("document.body.innerText")
-        finally:
-            browser.close()
+
+    def look() -> tuple[Any, Any, Any, str]:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page()
+                # The control: the same payload unescaped does run in this browser, so the check below can fail.
+                control = tmp_path / "control.html"
+                control.write_text(f"<!doctype html><body>{HOSTILE}</body>", encoding="utf-8")
+                page.goto(control.as_uri())
+                page.wait_for_timeout(300)
+                live = page.evaluate("window.__pwned")
+                page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+                page.goto((tmp_path / "all-renderings.html").as_uri())
+                page.wait_for_load_state("load")
+                page.wait_for_timeout(300)  # onerror of a broken <img> fires after load
+                return (live, page.evaluate("[window.__alive, window.__pwned]"),
+                        page.evaluate("document.querySelectorAll('script').length"),
+                        page.evaluate("document.body.innerText"))
+            finally:
+                browser.close()
+
+    live, (alive, pwned), scripts, shown = in_fresh_thread(look, 60)
+    assert live is not None, "the payload is live when not escaped"
+    assert alive is True, "the page's own script runs (the check is live)"
+    assert pwned is None and scripts == 1
     assert dialogs == []
     assert 'window.__pwned="script"' in shown, "the payload is shown as text"
     figures.note("hostile renderings loaded in Chromium", f"{len(RENDERED)} HTML fragments, 0 payloads ran")

@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 
 from seedream_widgets.demo import DemoServer
 
-from .conftest import SENTINEL, SENTINEL_CORE, Figures, demo_server
+from .conftest import SENTINEL, SENTINEL_CORE, Figures, demo_server, in_fresh_thread
 from .kernels import kernel_env
 
 pytestmark = pytest.mark.kernel
@@ -164,7 +164,7 @@ def execute_all(base: Path, server: DemoServer) -> list[Run]:
     async def main() -> list[Run]:
         return await asyncio.wait_for(asyncio.gather(*(execute(n, nb, base, server) for n, nb in jobs)), RUN_TIMEOUT)
 
-    return asyncio.run(main())
+    return in_fresh_thread(lambda: asyncio.run(main()), RUN_TIMEOUT + 30)
 
 
 def search(run: Run) -> tuple[list[str], int, int]:
@@ -220,6 +220,8 @@ def test_the_sentinel_token_appears_nowhere(tmp_path: Path, figures: Figures) ->
             hits[run.name] = found
     assert hits == {}, f"the sentinel token leaked: {json.dumps(hits, indent=2)}"
     assert SENTINEL not in repr(os.environ.get("SEEDREAM_API_TOKEN"))  # the test process was never given it
-    figures.finished(creates)
-    figures.note("token hygiene", f"{len(runs)} notebooks executed with the sentinel ({creates} predictions); "
+    stored = sum(1 for run in runs for _ in run.workdir.rglob("prediction.json"))
+    figures.finished(stored)
+    figures.note("token hygiene", f"{len(runs)} notebooks executed with the sentinel ({creates} predictions, "
+                                  f"{stored} runs stored); "
                                   f"{messages} iopub messages and {files} files searched: 0 occurrences")
