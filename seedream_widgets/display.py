@@ -65,8 +65,9 @@ def _figure(path: Path, caption: str, *, max_px: int = 256) -> str:
 
 def result_html(result: Result, *, max_px: int = 256) -> str:
     """A thumbnail grid with the prompt and a caption (size, count, id, time, folder)."""
+    count = len(result.paths)
     figures = "".join(
-        _figure(path, f"{i} of {len(result.paths)}", max_px=max_px) for i, path in enumerate(result.paths, 1))
+        _figure(path, f"{i} of {count}" if count > 1 else "", max_px=max_px) for i, path in enumerate(result.paths, 1))
     badge = _badge("DEMO", "#b45309") if result.demo else ""
     return (f'<div class="seedream-result" style="{_FONT}">'
             f'<div style="margin-bottom:4px">{badge}<b>{esc(_short(result.prompt, 160))}</b></div>'

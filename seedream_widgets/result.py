@@ -120,7 +120,7 @@ class Result:
             parts.append(f"{self.elapsed:.1f} s")
         if self.demo:
             parts.append("DEMO")
-        parts.append(str(self.folder))
+        parts.append(_short_path(self.folder))
         return " · ".join(parts)
 
     def __repr__(self) -> str:
@@ -133,6 +133,14 @@ class Result:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
+
+def _short_path(path: Path) -> str:
+    """The folder relative to the working directory when it is below it (what a notebook user sees)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 Outcome = Result | SeedreamError

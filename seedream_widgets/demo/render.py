@@ -140,7 +140,9 @@ def render_image(payload: Mapping[str, Any], index: int, count: int, width: int,
     >>> Image.open(io.BytesIO(data)).size
     (1024, 1024)
     """
-    rng = random.Random(input_digest(payload))
+    # The look follows what the picture is of (prompt and inputs), not its size or shape, so a
+    # comparison across sizes and aspect ratios shows the same scene at each setting.
+    rng = random.Random(input_digest({k: payload.get(k) for k in ("prompt", "image_input")}))
     scale = min(1.0, _DRAFT_SIDE / max(width, height))
     draft = (max(1, round(width * scale)), max(1, round(height * scale)))
     uris = payload.get("image_input") or []
