@@ -312,3 +312,47 @@ def test_magic_refuses_bad_options_before_any_request(name: str, line: str, body
     assert server.stats.total_requests == 0, "refused before any request"
     assert leftovers(tmp_path / "magic-out") == []
     figures.refuse("bad input: magic")
+
+
+# -- the command line's options ----------------------------------------------------------------------------
+
+
+# (id, the arguments after "seedream generate", words stderr must contain)
+CLI_CASES: list[tuple[str, list[str], tuple[str, ...]]] = [
+    ("underscore spelling", ["a fox", "--aspect_ratio", "4:3"], ("--aspect_ratio",)),
+    ("not a field", ["a fox", "--seed", "3"], ("--seed",)),
+    ("size value", ["a fox", "--size", "3K"], ("size", "'3K'", SIZES)),
+    ("max images 0", ["a fox", "-n", "0"], ("max_images", "at least 1")),
+    ("width NaN", ["a fox", "--size", "custom", "--width", "nan"], ("--width", "nan")),
+    ("file: image", ["a fox", "--image", "file:///etc/passwd"], ("image_input", "'file:'")),
+    ("javascript: image", ["a fox", "--image", "javascript:alert(1)"], ("image_input", "'javascript:'")),
+    ("11 images", ["a fox", *[a for u in ELEVEN for a in ("--image", u)]], ("image_input", "at most 10")),
+    ("timeout NaN", ["a fox", "--timeout", "nan"], ("--timeout", "nan")),
+    ("timeout negative", ["a fox", "--timeout=-1"], ("--timeout",)),
+    ("whitespace prompt", ["  "], ("prompt", "must not be empty")),
+]
+
+
+@pytest.mark.parametrize(("name", "argv", "words"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_command_line_refuses_bad_options_before_any_request(name: str, argv: list[str], words: tuple[str, ...],
+                                                             server: DemoServer, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             figures: Figures) -> None:
+    from seedream_widgets.cli import EXIT_USAGE, main
+
+    monkeypatch.setenv("SEEDREAM_BASE_URL", server.base_url)
+    monkeypatch.setenv("SEEDREAM_API_TOKEN", SENTINEL)
+    monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path / "cli-out"))
+    try:
+        status = main(["generate", *argv])
+    except SystemExit as exit_:  # argparse's own refusals
+        status = int(exit_.code or 0)
+    captured = capsys.readouterr()
+    assert status == EXIT_USAGE, captured
+    for word in words:
+        assert word in captured.err, f"{word!r} missing from: {captured.err}"
+    assert "Traceback" not in captured.err and SENTINEL not in captured.err + captured.out
+    assert server.stats.total_requests == 0, "refused before any request"
+    assert leftovers(tmp_path / "cli-out") == []
+    figures.refuse("bad input: command line")

@@ -18,6 +18,8 @@ import asyncio
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,3 +227,39 @@ def test_the_sentinel_token_appears_nowhere(tmp_path: Path, figures: Figures) ->
     figures.note("token hygiene", f"{len(runs)} notebooks executed with the sentinel ({creates} predictions, "
                                   f"{stored} runs stored); "
                                   f"{messages} iopub messages and {files} files searched: 0 occurrences")
+
+
+def test_the_command_line_never_shows_the_sentinel(tmp_path: Path, figures: Figures) -> None:
+    """``seedream`` in a subprocess with the sentinel in its environment: every stdout, stderr and file."""
+    out = tmp_path / "cli-out"
+    (tmp_path / "prompts.jsonl").write_text('{"prompt": "a fox", "size": "1K"}\n{"prompt": "an owl", "size": "1K"}\n',
+                                            encoding="utf-8")
+    shown: list[str] = []
+    with demo_server(token=SENTINEL) as server:
+        env = kernel_env(SEEDREAM_API_TOKEN=SENTINEL, SEEDREAM_BASE_URL=server.base_url, SEEDREAM_OUTPUT_DIR=str(out))
+
+        def seedream(*args: str) -> subprocess.CompletedProcess[str]:
+            done = subprocess.run([sys.executable, "-m", "seedream_widgets", *args], env=env, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=60)
+            shown.append(f"$ seedream {' '.join(args)}\n{done.stdout}\n{done.stderr}")
+            return done
+
+        assert seedream("config").returncode == 0
+        made = seedream("generate", "a red fox", "--size", "1K", "--json", "--debug")
+        assert made.returncode == 0, made.stderr
+        pid = json.loads(made.stdout)["id"]
+        assert seedream("show", pid).returncode == 0
+        assert seedream("history").returncode == 0
+        assert seedream("batch", "prompts.jsonl").returncode == 0
+        assert seedream("generate", "[demo:fail=the model gave up] a fox", "--size", "1K", "--debug").returncode == 4
+        assert seedream("generate", "a fox", "--size", "1K", "--model", "nobody/nothing").returncode == 3
+        creates = server.stats.creates
+    text = "\n".join(shown)
+    assert "r8_…" in text and "the model gave up" in text and "DEBUG" in text, "the commands really ran"
+    assert creates == 4  # generate, two batch lines, the failing one (the unknown model makes none)
+    assert SENTINEL_CORE not in text, "the sentinel is in the command line's output"
+    leaked = [str(p) for p in out.rglob("*") if p.is_file() and SENTINEL_CORE.encode() in p.read_bytes()]
+    assert leaked == []
+    figures.finished(3)
+    figures.note("token hygiene, command line", f"{len(shown)} seedream commands (generate, show, history, batch, "
+                                                "config, failures, --debug): 0 occurrences")
