@@ -18,6 +18,7 @@ from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
+from .options import option_arguments
 from .schema import FIELDS, FieldSpec
 
 __all__ = ["LINE_PARSER", "argument", "argument_group", "axis_value", "cell_magic", "check_identifier",
@@ -52,27 +53,11 @@ def line_magic(name: str) -> Callable[[F], F]:
 
 
 def field_option(spec: FieldSpec) -> Callable[[F], F]:
-    """The ``argument(...)`` decorator of one model field: flags, choices and help, all from the schema."""
-    names = [*([spec.short] if spec.short else []), spec.flag]
-    kwargs: dict[str, Any] = {"dest": spec.name, "default": None}
-    help_text = spec.help
-    if spec.kind == "bool":
-        # The flag flips the service's default (--no-enhance sets enhance_prompt to false).
-        kwargs.update(action="store_const", const=not spec.default)
-        flipped, default = str(not spec.default).lower(), str(spec.default).lower()
-        help_text = f"Set {spec.name} to {flipped} (default {default}): {help_text}"
-    elif spec.kind == "uris":
-        kwargs.update(action="append", metavar="IMAGE")
-        help_text += (" Repeatable. A file path, an http(s) URL, a data: URI, or the name of a variable holding a PIL "
-                      "image, bytes, a path, a previous Result (its first image) or a list of those.")
-    elif spec.kind == "int":
-        kwargs.update(type=int, metavar="N")
-        help_text += f" {spec.allowed[0].upper()}{spec.allowed[1:]}; default {spec.default}."
-    elif spec.kind == "enum":
-        kwargs.update(metavar=spec.flag.lstrip("-").replace("-", "_").upper())
-        help_text += f" One of: {', '.join(spec.choices)}; default {spec.default}."
-    # argparse %-formats help strings.
-    return argument(*names, help=help_text.replace("%", "%%"), **kwargs)
+    """The ``argument(...)`` decorator of one model field: the same flags, choices and help as the CLI's."""
+    names, kwargs = option_arguments(
+        spec, image_help="A file path, an http(s) URL, a data: URI, or the name of a variable holding a PIL "
+                         "image, bytes, a path, a previous Result (its first image) or a list of those.")
+    return argument(*names, **kwargs)
 
 
 def field_options(func: F) -> F:

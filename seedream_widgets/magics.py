@@ -640,7 +640,9 @@ class SeedreamMagics(Magics):
             fields["image_input"], labels = self._images(fields["image_input"])
         axes = parse_axes(args.compare or [], fields)
         notes: list[str] = []
-        most = max([fields.get("max_images", 1), *(v for v in axes.get("max_images", []) if isinstance(v, int))])
+        # Values that are not whole numbers are left for the schema to name (and refuse) below.
+        counts = [fields.get("max_images", 1), *axes.get("max_images", [])]
+        most = max([1, *(v for v in counts if isinstance(v, int) and not isinstance(v, bool))])
         if most > 1 and "sequential_image_generation" not in fields and "sequential_image_generation" not in axes:
             fields["sequential_image_generation"] = "auto"
             notes.append(f"max_images {most} implies --sequential auto (a set of up to {most} images); "

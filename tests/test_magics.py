@@ -289,7 +289,6 @@ def test_compare_grid(shell: InteractiveShell, magics: SeedreamMagics, fresh: De
 @pytest.mark.parametrize(("line", "words"), [
     ("--bogus", ["--bogus", "cell's body"]),
     ("a red fox", ["unrecognized arguments", "cell's body"]),
-    ("--width abc", ["--width", "abc"]),
     ("-n", ["-n"]),
     ("-o 1abc", ["1abc", "variable name"]),
     ("--timeout -1", ["--timeout"]),
