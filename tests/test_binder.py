@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _processes import stop
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -288,9 +289,4 @@ def test_the_binder_urls_serve_the_quickstart_and_the_voila_app(binder_env: dict
         assert "application/vnd.jupyter.widget-view+json" in body and "SeedreamPanel ready" in body
         assert "Traceback" not in body
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
+        stop(server, grace=20)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _processes import stop, wait_until_ready
 
 from seedream_widgets.demo import DemoServer
 
@@ -161,28 +162,18 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory, lab_demo_server: DemoS
     with open(log, "wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
     lab = JupyterLab(url=f"http://127.0.0.1:{port}", token=token, root=root, log=log, process=process)
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{lab.url}/api/status?token={token}", timeout=2) as answer:
+                return bool(answer.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {process.returncode}:\n{lab.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{lab.url}/api/status?token={token}", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"JupyterLab did not start within {START_TIMEOUT:.0f} s:\n{lab.log_tail()}")
-            time.sleep(0.25)
+        wait_until_ready(process, ready, name="JupyterLab", timeout=START_TIMEOUT, log_tail=lab.log_tail)
         yield lab
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -18,13 +18,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _processes import stop, wait_until_ready
 
 from .conftest import ARTIFACTS, SENTINEL_API_TOKEN, JupyterLab
 from .test_notebooks_browser import copy_notebooks
@@ -70,27 +70,18 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Voila]:
              "--Voila.port_retries=0", "app.ipynb"],
             cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Voila(url=f"http://127.0.0.1:{port}", root=root, log=log)
+    def listening() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+        except OSError:
+            return False
+
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"voila exited with {process.returncode}:\n{server.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"voila did not listen within {START_TIMEOUT:.0f} s:\n{server.log_tail()}")
-            time.sleep(0.2)
+        wait_until_ready(process, listening, name="voila", timeout=START_TIMEOUT, log_tail=server.log_tail)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop(process)
 
 
 @dataclass
