@@ -54,8 +54,8 @@ def generate(server: DemoServer, root: Path, prompt: str = "a hard failure", **f
 
 def a_set(server: DemoServer, root: Path, after_first_image: Callable[[DemoServer, str], None] | None = None,
           **fields: Any) -> Any:
-    """A sequential set of three, images 0.4 s apart; a hook runs once the first image is saved."""
-    server.configure(per_image_seconds=0.4)
+    """A sequential set of three, images 0.8 s apart; a hook runs once the first image is saved."""
+    server.configure(per_image_seconds=0.8)
     fired: list[str] = []
 
     def on_update(update: Update) -> None:
@@ -113,7 +113,7 @@ def canceled_from_elsewhere(server: DemoServer, root: Path) -> Any:
 
 
 def deadline_mid_set(server: DemoServer, root: Path) -> Any:
-    return a_set(server, root, timeout=0.9)
+    return a_set(server, root, timeout=1.5)  # image 1 at 0.9 s, image 2 at 1.7 s
 
 
 @dataclass(frozen=True)

@@ -91,11 +91,13 @@ def test_a_killed_kernel_then_resume_in_a_new_kernel_recovers_the_images(when: s
                                                                         figures: Figures) -> None:
     root = tmp_path / "out"
     env = {"SEEDREAM_API_TOKEN": SENTINEL, "SEEDREAM_OUTPUT_DIR": str(root)}
-    with demo_server(per_image_seconds=1.0) as server:
+    # Images 1.5 s apart: the kill lands well before the set ends, even on a busy machine.
+    with demo_server(per_image_seconds=1.5) as server:
         env["SEEDREAM_BASE_URL"] = server.base_url
         first = Kernel(tmp_path, **env)
         try:
-            assert first.run("%load_ext seedream_widgets").ok
+            loaded = first.run("%load_ext seedream_widgets")
+            assert loaded.ok, loaded.everything()
             first.submit("%%seedream -s 1K -n 3 -o story\na story interrupted by a crash")
             wait_for(lambda: any(root.glob(".partial-*/1.*")), 20, "image 1 in the staging folder")
             pid = server.stats.prediction_ids[-1]
@@ -104,11 +106,11 @@ def test_a_killed_kernel_then_resume_in_a_new_kernel_recovers_the_images(when: s
             first.kc.stop_channels()
         assert not first.km.is_alive()
         left = leftovers(root)
-        assert f".journal/{pid}.json" in left, "the journal remembers the run"
-        assert any(p.startswith(f".partial-{pid}/") for p in left), "the kill left the staging folder"
+        assert f".journal/{pid}.json" in left, f"the journal remembers the run: {left}"
+        assert any(p.startswith(f".partial-{pid}/") for p in left), f"the kill left the staging folder: {left}"
         assert not (root.exists() and any(root.glob(f"*/{pid}/prediction.json"))), "nothing stored yet"
         if when == "after it finished":
-            wait_for(lambda: server.prediction(pid)["status"] == "succeeded", 10, "the prediction to finish")
+            wait_for(lambda: server.prediction(pid)["status"] == "succeeded", 15, "the prediction to finish")
         assert server.prediction(pid)["status"] in ("processing", "succeeded")
 
         with Kernel(tmp_path, **env) as second:
@@ -124,7 +126,7 @@ def test_a_killed_kernel_then_resume_in_a_new_kernel_recovers_the_images(when: s
             found = reply.json()
         assert server.stats.creates == 1, "resumed, not generated again"
 
-    assert found["ids"] == [pid] and found["left"] == []
+    assert found["ids"] == [pid] and found["left"] == [], found
     paths = [Path(p) for p in found["paths"][0]]
     assert len(paths) == 3
     for index, path in enumerate(paths):
