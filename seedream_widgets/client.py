@@ -35,6 +35,7 @@ from .errors import (
     DeadlineExceeded,
     InvalidField,
     NetworkError,
+    NotFoundError,
     OutputError,
     PredictionCanceled,
     PredictionFailed,
@@ -271,7 +272,7 @@ class AsyncSeedream:
             try:
                 data = await self._request("POST", path, json=body, headers=headers, timeout=wait_s + 30,
                                            kind="create")
-                prediction = Prediction.from_json(data)
+                prediction = self._prediction(data)
             except ValidationError:
                 raise  # a 422 is a clear answer (and a ValueError): never resolved as ambiguous nor re-sent
             except (_AmbiguousCreate, ValueError) as exc:
@@ -319,7 +320,7 @@ class AsyncSeedream:
             candidates = []
             for raw in data.get("results") or []:
                 try:
-                    p = Prediction.from_json(raw)
+                    p = self._prediction(raw)
                 except ValueError:
                     continue
                 if (p.id not in self._claimed and dict(p.input) == dict(payload) and not (running_only and p.done)
@@ -339,13 +340,22 @@ class AsyncSeedream:
             await asyncio.sleep(min(0.5 * (attempt + 1), max(0.0, deadline - time.monotonic())))
         return None
 
+    def _prediction(self, data: Any) -> Prediction:
+        """Parse a prediction, scrubbing the token from the text a service wrote (error, logs)."""
+        prediction = Prediction.from_json(data)
+        token = self.settings.token
+        if token in (prediction.error or "") or token in prediction.logs:
+            prediction = replace(prediction, error=None if prediction.error is None else scrub(prediction.error, token),
+                                 logs=scrub(prediction.logs, token))
+        return prediction
+
     async def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state."""
-        return Prediction.from_json(await self._request("GET", f"predictions/{prediction_id}"))
+        return self._prediction(await self._request("GET", f"predictions/{prediction_id}"))
 
     async def cancel(self, prediction_id: str) -> Prediction:
         """Ask the service to cancel a prediction; returns its state after the request."""
-        return Prediction.from_json(await self._request("POST", f"predictions/{prediction_id}/cancel",
+        return self._prediction(await self._request("POST", f"predictions/{prediction_id}/cancel",
                                                         kind="cancel"))
 
     async def _cancel_quietly(self, prediction_id: str) -> None:
@@ -355,7 +365,7 @@ class AsyncSeedream:
     async def list_predictions(self) -> list[Prediction]:
         """The first page of this account's predictions, newest first."""
         data = await self._request("GET", "predictions")
-        return [Prediction.from_json(raw) for raw in data.get("results") or []]
+        return [self._prediction(raw) for raw in data.get("results") or []]
 
     # -- generate: the one submit-wait-download path ----------------------------------------
 
@@ -496,10 +506,10 @@ class AsyncSeedream:
             await _cancel_all(downloads)
             self.gallery.discard(staging)  # the journal entry stays: resume() can finish it later
             raise
-        except BaseException:
+        except BaseException as exc:
             await _cancel_all(downloads)
             self.gallery.discard(staging)
-            if prediction.done:
+            if prediction.done or isinstance(exc, NotFoundError):  # nothing left to resume
                 self.gallery.unjournal(prediction.id)
             raise
 

@@ -474,3 +474,13 @@ def test_keyboard_interrupt_returns_only_after_the_cancel_was_sent(demo: DemoSer
         timer.cancel()
     assert demo.stats.cancels == 1, "the cancel reached the service before control came back"
     assert client.in_flight() == []
+
+
+def test_a_token_echoed_by_the_service_is_scrubbed_from_the_prediction(demo: DemoServer, client: Seedream) -> None:
+    with pytest.raises(PredictionFailed) as info:
+        client.generate(f"[demo:fail=bad credentials {SENTINEL}] echo", size="1K")
+    prediction = info.value.prediction
+    assert prediction is not None
+    assert SENTINEL not in str(info.value)
+    assert SENTINEL not in (prediction.error or "") + prediction.logs  # the input keeps the user's own prompt
+    assert "bad credentials r8_…" in (prediction.error or "")
