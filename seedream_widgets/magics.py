@@ -45,9 +45,7 @@ import itertools
 import json
 import logging
 import os
-import pprint
 import queue
-import shlex
 import threading
 import time
 import warnings
@@ -72,7 +70,7 @@ from ._magic_args import (
     magic_arguments,
     parse_axes,
 )
-from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, ENV_BASE_URL, ENV_TOKEN, mask, resolve_settings, scrub
+from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, ENV_BASE_URL, mask, resolve_settings, scrub
 from .display import error_html, esc, status_html, status_text, thumbnail_data_uri
 from .engine import engine_loop
 from .errors import InvalidField, SeedreamError, SeedreamWarning, ValidationError
@@ -691,22 +689,16 @@ class SeedreamMagics(Magics):
     # -- --dry-run ---------------------------------------------------------------------------------
 
     def _dry_run(self, plan: _Plan, args: Any, rich: bool) -> None:
-        from . import protocol
-        from .client import _public_url
+        from . import protocol, snippets
 
         settings = plan.client.settings
-        url = f"{_public_url(settings.base_url)}/{protocol.create_path(settings.model)}"
+        url = snippets.create_url(settings)
         bodies = [protocol.create_body(settings.model, inp.to_payload()) for inp in plan.inputs]
         prefer = protocol.prefer_header(DRY_RUN_WAIT)["Prefer"]
         if settings.token_source == "demo":
-            shown_auth, shell_auth = "Bearer demo-token (the local demo backend accepts any token)", "Bearer demo-token"
-            py_auth = '"Bearer demo-token"'
-            py_imports = "import httpx"
+            shown_auth = "Bearer demo-token (the local demo backend accepts any token)"
         else:
-            env = settings.token_source if settings.token_source in ENV_TOKEN else ENV_TOKEN[0]
             shown_auth = f"Bearer {mask(settings.token)} (masked; from {settings.token_source})"
-            shell_auth, py_auth = f"Bearer ${env}", f'f"Bearer {{os.environ[{env!r}]}}"'
-            py_imports = "import os\n\nimport httpx"
         shown = [_shorten_uris(body) for body in bodies]
         labels = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in plan.combos] or [""]
         sections: list[tuple[str, str]] = []
@@ -715,24 +707,9 @@ class SeedreamMagics(Magics):
         for label, body in zip(labels, shown, strict=True):
             sections.append((f"payload{f' ({label})' if label else ''}", json.dumps(body, indent=2,
                                                                                   ensure_ascii=False)))
-        curl = [" \\\n".join([
-            f"curl --silent --request POST {shlex.quote(url)}",
-            f"  --header {_dq(f'Authorization: {shell_auth}')}",
-            "  --header 'Content-Type: application/json'",
-            f"  --header {shlex.quote(f'Prefer: {prefer}')}",
-            f"  --data-raw {shlex.quote(json.dumps(body, indent=2, ensure_ascii=False))}"]) for body in shown]
-        sections.append(("curl", "\n\n".join(curl)))
-        headers = f'{{"Authorization": {py_auth}, "Prefer": "{prefer}"}}'
-        if len(shown) == 1:
-            httpx_code = (f"{py_imports}\n\nresponse = httpx.post(\n    {url!r},\n    headers={headers},\n"
-                          f"    json={_indent(pprint.pformat(shown[0], width=96, sort_dicts=False), 4)},\n"
-                          f"    timeout={DRY_RUN_WAIT + 30},\n)\nprint(response.json())")
-        else:
-            httpx_code = (f"{py_imports}\n\nbodies = {_indent(pprint.pformat(shown, width=96, sort_dicts=False), 0)}\n"
-                          f"for body in bodies:\n    response = httpx.post(\n        {url!r},\n"
-                          f"        headers={headers},\n        json=body,\n        timeout={DRY_RUN_WAIT + 30},\n"
-                          "    )\n    print(response.json())")
-        sections.append(("Python (httpx)", httpx_code))
+        sections.append(("curl", "\n\n".join(snippets.curl_command(settings, body, wait=DRY_RUN_WAIT)
+                                              for body in shown)))
+        sections.append(("Python (httpx)", snippets.httpx_code(settings, shown, wait=DRY_RUN_WAIT)))
         sections.append(("Python (seedream_widgets)", self._library_call(plan, args)))
         if any(body != original for body, original in zip(shown, bodies, strict=True)):
             sections.append(("note", "data: URIs are shortened here for display; the request carries them whole"))
@@ -913,15 +890,6 @@ def _did_you_mean(text: str, parser: Any) -> str:
 def _short(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _dq(text: str) -> str:
-    """Double-quoted for a shell, so ``$VAR`` expands but nothing else does."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`") + '"'
-
-
-def _indent(text: str, spaces: int) -> str:
-    return text.replace("\n", "\n" + " " * spaces)
 
 
 def _shorten_uris(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -52,7 +52,6 @@ import io
 import json
 import logging
 import os
-import shlex
 import threading
 import time
 import weakref
@@ -65,6 +64,7 @@ from urllib.parse import quote
 import ipywidgets as widgets
 import traitlets
 
+from . import protocol, snippets
 from .client import Seedream, Update, _public_url
 from .config import DEFAULT_MODEL
 from .display import error_html, status_html, thumbnail_data_uri
@@ -618,24 +618,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     def _pre(self, text: str) -> str:
         return f'<pre style="{_MONO}margin:0;max-height:260px;overflow:auto">{_esc(text)}</pre>'
 
-    def _token_reference(self) -> tuple[str, str]:
-        """(shell expression for the token, a comment saying where it comes from): never the token itself."""
-        settings = self.client.settings
-        if settings.token_source == "demo":
-            return "demo-token", "# the local demo backend accepts any token"
-        var = settings.token_source if settings.token_source.isupper() else "SEEDREAM_API_TOKEN"
-        return f"${var}", f"# token from {var} (this panel's token: {settings.masked_token})"
-
     def _curl(self, payload: Mapping[str, Any]) -> str:
         settings = self.client.settings
-        token, comment = self._token_reference()
-        url = f"{_public_url(settings.base_url)}/models/{settings.model}/predictions"
-        body = json.dumps({"input": payload}, ensure_ascii=False)
-        return (f"{comment}\ncurl -s -X POST {shlex.quote(url)} \\\n"
-                f"  -H \"Authorization: Bearer {token}\" \\\n"
-                "  -H 'Content-Type: application/json' \\\n"
-                "  -H 'Prefer: wait' \\\n"
-                f"  -d {shlex.quote(body)}")
+        return snippets.curl_command(settings, protocol.create_body(settings.model, payload))
 
     def _python(self, inp: SeedreamInput, payload: Mapping[str, Any]) -> str:
         settings = self.client.settings
