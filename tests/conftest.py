@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from seedream_widgets.demo import DemoServer
 
@@ -22,6 +23,15 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     for name in list(os.environ):
         if name.startswith(("SEEDREAM_", "REPLICATE_")):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="module")
+def shell() -> Iterator[InteractiveShell]:
+    """A real IPython shell with the extension loaded (the magic's tests drive cells through it)."""
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "seedream_widgets")
+    yield shell
+    shell.run_line_magic("unload_ext", "seedream_widgets")
 
 
 @pytest.fixture(scope="session")

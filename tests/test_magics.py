@@ -45,14 +45,6 @@ SENTINEL = "r8_SENTINEL_do_not_leak_0123456789abcdef"
 # -- fixtures and helpers ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "seedream_widgets")
-    yield shell
-    shell.run_line_magic("unload_ext", "seedream_widgets")
-
-
 @pytest.fixture
 def magics(shell: InteractiveShell) -> Iterator[SeedreamMagics]:
     """The registered magics, drawing HTML (as in a notebook) unless a test says otherwise."""

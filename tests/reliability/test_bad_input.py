@@ -242,14 +242,6 @@ def test_data_uri_at_the_cap_is_accepted(client: Seedream, server: DemoServer) -
 # -- the magic's options ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "seedream_widgets")
-    yield shell
-    shell.run_line_magic("unload_ext", "seedream_widgets")
-
-
 @pytest.fixture
 def magic_shell(shell: InteractiveShell, server: DemoServer, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:

@@ -175,14 +175,6 @@ def test_hostile_prompt_and_error_text_are_escaped_by_the_engine_renderings(serv
     figures.refuse("hostile text", 2)
 
 
-@pytest.fixture(scope="module")
-def shell() -> Iterator[InteractiveShell]:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "seedream_widgets")
-    yield shell
-    shell.run_line_magic("unload_ext", "seedream_widgets")
-
-
 @pytest.fixture
 def magic_shell(shell: InteractiveShell, server: DemoServer, tmp_path: Path,
                 monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
