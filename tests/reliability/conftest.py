@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from IPython.core.interactiveshell import InteractiveShell
 
 from seedream_widgets.demo import DemoServer
 
@@ -100,6 +101,21 @@ def server() -> Iterator[DemoServer]:
     """A fresh, fast demo backend for one test: its own counters and faults."""
     with demo_server() as started:
         yield started
+
+
+@pytest.fixture
+def magic_shell(shell: InteractiveShell, server: DemoServer, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
+    """The shared shell with the magic pointed at this test's server, the sentinel token and a temp folder."""
+    monkeypatch.setenv("SEEDREAM_BASE_URL", server.base_url)
+    monkeypatch.setenv("SEEDREAM_API_TOKEN", SENTINEL)
+    monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path / "magic-out"))
+    magics = shell.magics_manager.registry["SeedreamMagics"]
+    magics.display_mode = "html"
+    yield shell
+    magics.close()
+    magics.display_mode = "auto"
+    shell.user_ns.pop("_seedream", None)
 
 
 def in_fresh_thread(work: Callable[[], T], timeout: float) -> T:

@@ -242,19 +242,6 @@ def test_data_uri_at_the_cap_is_accepted(client: Seedream, server: DemoServer) -
 # -- the magic's options ---------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def magic_shell(shell: InteractiveShell, server: DemoServer, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.setenv("SEEDREAM_BASE_URL", server.base_url)
-    monkeypatch.setenv("SEEDREAM_API_TOKEN", SENTINEL)
-    monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path / "magic-out"))
-    magics = shell.magics_manager.registry["SeedreamMagics"]
-    magics.display_mode = "html"
-    yield shell
-    magics.close()
-    magics.display_mode = "auto"
-
-
 # (id, the %%seedream line, the cell body, the exception class, words the message must contain)
 MAGIC_CASES: list[tuple[str, str, str, type[BaseException], tuple[str, ...]]] = [
     ("underscore spelling", "--aspect_ratio 4:3", "a fox", UsageError, ("--aspect_ratio", "--aspect-ratio")),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -173,20 +173,6 @@ def test_hostile_prompt_and_error_text_are_escaped_by_the_engine_renderings(serv
     assert journal_ids(tmp_path) == []
     figures.finished(2)
     figures.refuse("hostile text", 2)
-
-
-@pytest.fixture
-def magic_shell(shell: InteractiveShell, server: DemoServer, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[InteractiveShell]:
-    monkeypatch.setenv("SEEDREAM_BASE_URL", server.base_url)
-    monkeypatch.setenv("SEEDREAM_API_TOKEN", SENTINEL)
-    monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path / "magic-out"))
-    magics = shell.magics_manager.registry["SeedreamMagics"]
-    magics.display_mode = "html"
-    yield shell
-    magics.close()
-    magics.display_mode = "auto"
-    shell.user_ns.pop("_seedream", None)
 
 
 def run_cell(shell: InteractiveShell, text: str) -> tuple[Any, str]:
