@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import pty
+import secrets
 import select
 import shutil
 import signal
@@ -24,7 +25,7 @@ from seedream_widgets.demo import DemoServer
 from seedream_widgets.options import field_for, field_values, imply_sequential, parse_field_text
 from seedream_widgets.schema import FIELD, FIELDS
 
-SENTINEL = "r8_SENTINEL_cli_token_0123456789abcdef"
+SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 _SCRIPT = Path(sys.executable).with_name("seedream")
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "seedream_widgets"]
 """The installed console script (``python -m seedream_widgets`` when it is not installed)."""
@@ -156,7 +157,7 @@ def test_json_is_valid_and_never_contains_the_token(demo: DemoServer, workdir: P
     failed = seedream("generate", "[demo:fail] x", "--json", server=demo, cwd=workdir, SEEDREAM_API_TOKEN=SENTINEL)
     assert failed.returncode == 4 and json.loads(failed.stdout)["error"]["exit_status"] == 4
     config = seedream("config", server=demo, cwd=workdir, SEEDREAM_API_TOKEN=SENTINEL)
-    assert "r8_…cdef" in config.stdout and "SEEDREAM_API_TOKEN" in config.stdout
+    assert f"r8_…{SENTINEL[-4:]}" in config.stdout and "SEEDREAM_API_TOKEN" in config.stdout
     texts = [result.stdout, result.stderr, failed.stdout, failed.stderr, config.stdout, config.stderr]
     assert all(SENTINEL not in text for text in texts)
     for path in files_under(workdir):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,7 @@ from seedream_widgets import (
 from seedream_widgets.client import Update
 from seedream_widgets.demo import DemoServer
 
-SENTINEL = "r8_SENTINEL_token_0123456789abcdef"
+SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import _thread
 import io
 import json
 import re
+import secrets
 import threading
 import time
 import warnings
@@ -39,7 +40,7 @@ from seedream_widgets.images import to_image_uri
 from seedream_widgets.magics import SeedreamMagics
 from seedream_widgets.result import Comparison, Result
 
-SENTINEL = "r8_SENTINEL_do_not_leak_0123456789abcdef"
+SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 
 
 # -- fixtures and helpers ------------------------------------------------------------------------

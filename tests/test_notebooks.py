@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from seedream_widgets.demo import DemoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-SENTINEL_API_TOKEN = "r8_SENTINEL_notebook_token_9f8e7d6c5b4a"
+SENTINEL_API_TOKEN = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 CELL_TIMEOUT = 90
 """Seconds per cell (the slowest cell, a 4-image set on the embedded backend, takes about 4 s)."""
 RUN_TIMEOUT = 240.0

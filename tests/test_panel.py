@@ -6,6 +6,7 @@ import base64
 import io
 import json
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from seedream_widgets.images import to_image_uri
 from seedream_widgets.panel import GALLERY_PX, SeedreamPanel, _descendants
 from seedream_widgets.schema import FIELDS, MAX_INPUT_IMAGES, output_pixels
 
-SENTINEL = "r8_SENTINEL_panel_token_9f8e7d6c5b4a"
+SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 WAIT = 20.0
 
 

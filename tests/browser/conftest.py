@@ -45,7 +45,7 @@ from _processes import stop, wait_until_ready
 
 from seedream_widgets.demo import DemoServer
 
-SENTINEL_API_TOKEN = "r8_SENTINEL_browser_token_5e4d3c2b1a09"
+SENTINEL_API_TOKEN = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 """The API token the lab's kernels get: assert that it never appears in a saved notebook or page."""
 
 CHROMIUM = "/usr/bin/chromium"

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import platform
+import secrets
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,10 +34,10 @@ T = TypeVar("T")
 HERE = Path(__file__).parent
 REPORT = HERE / "REPORT.md"
 
-SENTINEL = "r8_RELIABILITY_SENTINEL_7f3a9c1e5b2d"
+SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 """A token that must never appear anywhere: files, outputs, logs, reprs, messages."""
-SENTINEL_CORE = "RELIABILITY_SENTINEL"
-"""The middle of the sentinel: a mask (``r8_…5b2d``) never shows it, a partial leak would."""
+SENTINEL_CORE = SENTINEL[3:-4]
+"""The middle of the sentinel: a mask (``r8_…`` plus the last 4) never shows it, a partial leak would."""
 
 FAST = {"start_seconds": 0.02, "base_seconds": 0.05, "per_image_seconds": 0.02}
 """Demo timings that keep a 1K prediction to about 0.1 s."""
