@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -404,7 +403,7 @@ class AsyncSeedream:
             wait = max(1, min(wait, deadline - started))
         prediction = await self.create(inp, wait=wait)
         self.gallery.journal(prediction.id, {
-            "id": prediction.id, "model": self.settings.model, "base_url": _public_url(self.settings.base_url),
+            "id": prediction.id, "model": self.settings.model, "base_url": self.settings.public_base_url,
             "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
         return await self._finish(prediction, started=started, deadline=deadline, on_update=on_update,
                                   progressive=progressive)
@@ -489,7 +488,7 @@ class AsyncSeedream:
                                         self._sidecar(prediction, results, elapsed))
             result = Result(
                 prediction=prediction, paths=[folder / image.path.name for image in results], folder=folder,
-                input=redact_input(dict(prediction.input)), base_url=_public_url(self.settings.base_url),
+                input=redact_input(dict(prediction.input)), base_url=self.settings.public_base_url,
                 demo=self.settings.demo, elapsed=elapsed, sizes=[(i.width, i.height) for i in results])
             for index, (image, path) in enumerate(zip(results, result.paths, strict=True)):
                 saved[index] = replace(image, path=path)  # the "done" update shows the stored files
@@ -530,7 +529,7 @@ class AsyncSeedream:
         data = prediction.to_json()
         data.update(
             input=redact_input(dict(prediction.input)),
-            base_url=_public_url(self.settings.base_url),
+            base_url=self.settings.public_base_url,
             demo=self.settings.demo,
             logs=scrub(prediction.logs, self.settings.token),
             timings={"client_seconds": round(elapsed, 4), "predict_time": prediction.predict_time},
@@ -647,14 +646,6 @@ async def _cancel_all(tasks: Mapping[int, asyncio.Task[Any]]) -> None:
     for task in tasks.values():  # retrieve exceptions so asyncio does not log "never retrieved"
         if task.done() and not task.cancelled():
             task.exception()
-
-
-def _public_url(url: str) -> str:
-    """The URL without any user:password part (never stored or shown)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 class Seedream:

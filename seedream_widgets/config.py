@@ -11,7 +11,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigurationError
 
@@ -46,6 +46,14 @@ class Settings:
     token_source: str
     """Where the token came from: argument, an environment variable name, demo, or none."""
     token: str = field(default="", repr=False)
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL without any ``user:password@`` part: what is stored, shown and copied."""
+        parts = urlsplit(self.base_url)
+        if "@" not in parts.netloc:
+            return self.base_url
+        return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
     @property
     def masked_token(self) -> str:

@@ -65,7 +65,7 @@ import ipywidgets as widgets
 import traitlets
 
 from . import protocol, snippets
-from .client import Seedream, Update, _public_url
+from .client import Seedream, Update
 from .config import DEFAULT_MODEL
 from .display import error_html, status_html, thumbnail_data_uri
 from .engine import engine_loop
@@ -435,7 +435,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         else:
             badge = ('<span style="background:#1d4ed8;color:white;border-radius:3px;padding:1px 6px;'
                      f'font-weight:600">{_esc(settings.model)}</span>'
-                     f' <span style="{_MUTED}">{_esc(_public_url(settings.base_url))}</span>')
+                     f' <span style="{_MUTED}">{_esc(settings.public_base_url)}</span>')
         title = (f'<div style="{_FONT}display:flex;align-items:center;gap:8px" '
                  f'title="Output folder: {_esc(settings.output_dir)}">'
                  f'<b style="font-size:14px">Seedream 4</b>{badge}</div>')
@@ -626,7 +626,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         settings = self.client.settings
         args = []
         if not settings.demo:
-            args.append(f"base_url={_public_url(settings.base_url)!r}")
+            args.append(f"base_url={settings.public_base_url!r}")
             if settings.model != DEFAULT_MODEL:
                 args.append(f"model={settings.model!r}")
         lines = ["from seedream_widgets import Seedream", "",

@@ -17,15 +17,9 @@ from .config import DEMO_TOKEN, ENV_TOKEN, Settings, mask
 __all__ = ["create_url", "curl_command", "httpx_code", "token_reference"]
 
 
-def _public_url(url: str) -> str:
-    from .client import _public_url as public
-
-    return public(url)
-
-
 def create_url(settings: Settings) -> str:
     """The create endpoint for the client's base URL and model (``/predictions`` for a pinned version)."""
-    return f"{_public_url(settings.base_url)}/{protocol.create_path(settings.model)}"
+    return f"{settings.public_base_url}/{protocol.create_path(settings.model)}"
 
 
 def token_reference(settings: Settings) -> tuple[str, str]:
