@@ -39,6 +39,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
 from ._version import __version__
+from .display import shorten
 from .errors import (
     APIError,
     ConfigurationError,
@@ -623,7 +624,7 @@ def _print_summary(items: Sequence[_Item], args: argparse.Namespace, token: str)
                       "error": item.problem or item.error} for item in items], token)
         return
     table = [("ITEM", "STATUS", "ID", "PATHS OR ERROR")]
-    table += [(f"{item.label} {_short(item.prompt, 28)}".rstrip(), item.status, item.prediction_id or "-",
+    table += [(f"{item.label} {shorten(item.prompt, 28)}".rstrip(), item.status, item.prediction_id or "-",
                ", ".join(str(p) for p in item.paths) or item.problem or item.error or "-") for item in items]
     widths = [max(len(row[i]) for row in table) for i in range(3)]
     for row in table:
@@ -679,7 +680,7 @@ def _run_history(args: argparse.Namespace) -> int:
         images = data.get("images") or []
         size = f"{images[0].get('width')}x{images[0].get('height')}" if images else "-"
         count = f"{len(record.paths)}" + ("" if record.complete else " (missing)")
-        prompt = ("[DEMO] " if data.get("demo") else "") + _short(record.prompt, 60)
+        prompt = ("[DEMO] " if data.get("demo") else "") + shorten(record.prompt, 60)
         table.append((_local_time(str(data.get("saved_at") or record.created_at)), record.id, count, size, prompt))
     if records:
         widths = [max(len(row[i]) for row in table) for i in range(4)]
@@ -688,7 +689,7 @@ def _run_history(args: argparse.Namespace) -> int:
     if in_flight:
         print(f"\nstarted but not stored ({len(in_flight)}; `seedream show ID` waits for one and saves it):")
         for entry in in_flight:
-            prompt = _short(str((entry.get("input") or {}).get("prompt", "")), 60)
+            prompt = shorten(str((entry.get("input") or {}).get("prompt", "")), 60)
             print(f"  {entry.get('id', '?')}  {_local_time(str(entry.get('journaled_at', '')))}  {prompt}")
     return EXIT_OK
 
@@ -1049,11 +1050,6 @@ def _print_json(data: Any, token: str) -> None:
     from .config import scrub
 
     print(scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str), token), flush=True)
-
-
-def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _s(n: int) -> str:

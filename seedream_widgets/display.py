@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .prediction import Prediction
     from .result import Comparison, Result
 
-__all__ = ["ProgressDisplay", "comparison_html", "error_html", "in_notebook", "result_html", "status_html",
+__all__ = ["ProgressDisplay", "comparison_html", "error_html", "in_notebook", "result_html", "shorten", "status_html",
            "status_text", "thumbnail_data_uri"]
 
 _FONT = "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 12px;"
@@ -70,7 +70,7 @@ def result_html(result: Result, *, max_px: int = 256) -> str:
         _figure(path, f"{i} of {count}" if count > 1 else "", max_px=max_px) for i, path in enumerate(result.paths, 1))
     badge = _badge("DEMO", "#b45309") if result.demo else ""
     return (f'<div class="seedream-result" style="{_FONT}">'
-            f'<div style="margin-bottom:4px">{badge}<b>{esc(_short(result.prompt, 160))}</b></div>'
+            f'<div style="margin-bottom:4px">{badge}<b>{esc(shorten(result.prompt, 160))}</b></div>'
             f'<div style="display:flex;flex-wrap:wrap;gap:8px">{figures}</div>'
             f'<div style="{_MUTED}margin-top:4px">{esc(result.caption())}</div></div>')
 
@@ -91,7 +91,7 @@ def comparison_html(comparison: Comparison) -> str:
             outcome = cells.get((row_value, *values))
             tds.append(f'<td style="vertical-align:top;padding:4px">{_cell(outcome)}</td>')
         rows.append(f'<tr><th style="{_FONT}">{esc(row_axis)}={esc(row_value)}</th>{"".join(tds)}</tr>')
-    return (f'<div class="seedream-compare" style="{_FONT}"><b>{esc(_short(comparison.prompt, 160))}</b>'
+    return (f'<div class="seedream-compare" style="{_FONT}"><b>{esc(shorten(comparison.prompt, 160))}</b>'
             f'<table><tr><th></th>{head}</tr>{"".join(rows)}</table></div>')
 
 
@@ -111,7 +111,9 @@ def _badge(text: str, color: str) -> str:
             f'font-size:11px;font-weight:600">{esc(text)}</span>')
 
 
-def _short(text: str, limit: int) -> str:
+def shorten(text: str, limit: int = 60) -> str:
+    """One line of at most ``limit`` characters (white space folded, "…" where cut)."""
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -120,7 +122,7 @@ def status_text(prediction: Prediction | None, elapsed: float, images: int, *, d
     status = prediction.status if prediction else "submitting"
     parts = [status, f"{elapsed:.1f} s", f"{images} image{'s' if images != 1 else ''}"]
     if prediction and prediction.last_log_line:
-        parts.append(_short(prediction.last_log_line, 100))
+        parts.append(shorten(prediction.last_log_line, 100))
     if demo:
         parts.insert(0, "DEMO")
     return " · ".join(parts)

@@ -71,7 +71,7 @@ from ._magic_args import (
     parse_axes,
 )
 from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, ENV_BASE_URL, mask, resolve_settings, scrub
-from .display import error_html, esc, status_html, status_text, thumbnail_data_uri
+from .display import error_html, esc, shorten, status_html, status_text, thumbnail_data_uri
 from .engine import engine_loop
 from .errors import InvalidField, SeedreamError, SeedreamWarning, ValidationError
 from .prediction import Prediction
@@ -559,7 +559,7 @@ class SeedreamMagics(Magics):
             if not rich:
                 print(f"seedream: running in the background; when it is done the result will be in {names} "
                       "(%seedream wait waits for it)", flush=True)
-            self._submit(_short(plan.prompt), start, view, rich, lambda value: self._store(value, args.out))
+            self._submit(shorten(plan.prompt), start, view, rich, lambda value: self._store(value, args.out))
             return None
         try:
             value: Any = self._wait(start, view, rich)
@@ -801,7 +801,7 @@ class SeedreamMagics(Magics):
             print(f"no stored runs in {self.client().settings.output_dir}", flush=True)
             return
         lines = [f"{r.id}  {r.created_at[:19]}  {len(r.paths)} image{'s' if len(r.paths) != 1 else ''}  "
-                 f"{_short(r.prompt, 60)}" for r in records]
+                 f"{shorten(r.prompt, 60)}" for r in records]
         text = "\n".join(lines)
         if not rich:
             print(text, flush=True)
@@ -887,11 +887,6 @@ def _did_you_mean(text: str, parser: Any) -> str:
     return f"; {'; '.join(hints)}" if hints else ""
 
 
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _shorten_uris(body: Mapping[str, Any]) -> dict[str, Any]:
     """The body with long data: URIs cut for display (they can be megabytes)."""
     shown = json.loads(json.dumps(body))
@@ -913,7 +908,7 @@ def _history_row(record: RunRecord) -> str:
         except OSError:
             thumb = ""
     return (f'<tr><td>{thumb}</td><td><code>{esc(record.id)}</code></td><td>{esc(record.created_at[:19])}</td>'
-            f'<td>{len(record.paths)}</td><td style="text-align:left">{esc(_short(record.prompt, 100))}</td></tr>')
+            f'<td>{len(record.paths)}</td><td style="text-align:left">{esc(shorten(record.prompt, 100))}</td></tr>')
 
 
 # -- the extension -------------------------------------------------------------------------------------

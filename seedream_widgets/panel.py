@@ -47,7 +47,6 @@ import asyncio
 import base64
 import concurrent.futures
 import contextlib
-import html
 import io
 import json
 import logging
@@ -67,7 +66,7 @@ import traitlets
 from . import protocol, snippets
 from .client import Seedream, Update
 from .config import DEFAULT_MODEL
-from .display import error_html, status_html, thumbnail_data_uri
+from .display import error_html, esc, status_html, thumbnail_data_uri
 from .engine import engine_loop
 from .errors import InvalidField, PredictionError, SeedreamError, ValidationError
 from .images import MAX_INPUT_BYTES, describe_uri, thumbnail, to_image_uri
@@ -128,10 +127,6 @@ _INACTIVE_NOTE = {
 
 def _label(name: str) -> str:
     return _LABELS.get(name, name.replace("_", " ").capitalize())
-
-
-def _esc(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 # -- input images ----------------------------------------------------------------------------------
@@ -384,8 +379,8 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     def _row(self, spec: FieldSpec) -> Any:
         """``label | control | note`` for one setting; the label carries the schema's help as its tooltip."""
         label = widgets.HTML(
-            f'<div style="{_FONT}font-size:13px;text-align:right;padding-right:10px" title="{_esc(spec.help)}">'
-            f'{_esc(_label(spec.name))}</div>', layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH))
+            f'<div style="{_FONT}font-size:13px;text-align:right;padding-right:10px" title="{esc(spec.help)}">'
+            f'{esc(_label(spec.name))}</div>', layout=widgets.Layout(width=_LABEL_WIDTH, min_width=_LABEL_WIDTH))
         note = widgets.HTML(layout=widgets.Layout(margin="0 0 0 8px", flex="0 1 auto"))
         self._notes[spec.name] = note
         return widgets.HBox([label, self.controls[spec.name], note], layout=widgets.Layout(align_items="center"))
@@ -434,15 +429,15 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
                      'for the real service</span>')
         else:
             badge = ('<span style="background:#1d4ed8;color:white;border-radius:3px;padding:1px 6px;'
-                     f'font-weight:600">{_esc(settings.model)}</span>'
-                     f' <span style="{_MUTED}">{_esc(settings.public_base_url)}</span>')
+                     f'font-weight:600">{esc(settings.model)}</span>'
+                     f' <span style="{_MUTED}">{esc(settings.public_base_url)}</span>')
         title = (f'<div style="{_FONT}display:flex;align-items:center;gap:8px" '
-                 f'title="Output folder: {_esc(settings.output_dir)}">'
+                 f'title="Output folder: {esc(settings.output_dir)}">'
                  f'<b style="font-size:14px">Seedream 4</b>{badge}</div>')
         self.badge = widgets.HTML(title)
         self.status = widgets.HTML(self._status_box(
             f'<span style="{_MUTED}">Ready. Images appear here; every run is saved in '
-            f'{_esc(_shown_path(settings.output_dir))}.</span>'))
+            f'{esc(_shown_path(settings.output_dir))}.</span>'))
         self.error = widgets.HTML()
         self._gallery_title = widgets.HTML()
         self.gallery = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
@@ -471,7 +466,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         return [self.badge, body]
 
     def _section(self, title: str, extra: Any) -> Any:
-        head = widgets.HTML(f'<div style="{_FONT}font-weight:600;margin:8px 8px 0 0">{_esc(title)}</div>')
+        head = widgets.HTML(f'<div style="{_FONT}font-weight:600;margin:8px 8px 0 0">{esc(title)}</div>')
         return widgets.HBox([head, extra], layout=widgets.Layout(align_items="baseline"))
 
     # -- state: controls -> SeedreamInput -------------------------------------------------------
@@ -538,7 +533,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
             slider.max = max(slider.min, MAX_TOTAL_IMAGES - len(self._inputs))  # clamps the value too
             # The output size goes next to the control that decides the shape.
             shape = "height" if values["size"] == "custom" else "aspect_ratio"
-            self._notes[shape].value = f'<span style="{_FONT}{_NOTE}">{_esc(self._pixels_text(values))}</span>'
+            self._notes[shape].value = f'<span style="{_FONT}{_NOTE}">{esc(self._pixels_text(values))}</span>'
             full = len(self._inputs) >= MAX_INPUT_IMAGES
             for w in (self.uploader, self.url_box, self.add_url_button):
                 w.disabled = full
@@ -580,7 +575,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         n = len(problems)
         self._reason.value = (f'<span style="{_FONT}color:#b45309">Fix {n} field{"s" if n != 1 else ""} '
                               'to generate (see below).</span>')
-        items = "".join(f"<li>{_esc(p)}</li>" for p in problems)
+        items = "".join(f"<li>{esc(p)}</li>" for p in problems)
         self._problems_box.value = (
             f'<div class="seedream-problems" style="{_FONT}border-left:3px solid #d97706;background:#fffbeb;'
             f'color:#78350f;padding:4px 10px"><b>Cannot generate yet:</b><ul style="margin:2px 0;'
@@ -616,7 +611,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self._python_view.value = self._pre(self._python(inp, payload))
 
     def _pre(self, text: str) -> str:
-        return f'<pre style="{_MONO}margin:0;max-height:260px;overflow:auto">{_esc(text)}</pre>'
+        return f'<pre style="{_MONO}margin:0;max-height:260px;overflow:auto">{esc(text)}</pre>'
 
     def _curl(self, payload: Mapping[str, Any]) -> str:
         settings = self.client.settings
@@ -708,10 +703,10 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     def _input_cell(self, index: int, image: _InputImage) -> Any:
         label = image.label if len(image.label) <= 18 else image.label[:8] + "…" + image.label[-9:]
         picture = widgets.HTML(
-            f'<div class="seedream-input" style="{_FONT}width:96px;text-align:center" title="{_esc(image.label)}">'
-            f'<img src="{_esc(image.preview)}" alt="{_esc(image.label)}" style="max-width:96px;max-height:96px;'
+            f'<div class="seedream-input" style="{_FONT}width:96px;text-align:center" title="{esc(image.label)}">'
+            f'<img src="{esc(image.preview)}" alt="{esc(image.label)}" style="max-width:96px;max-height:96px;'
             f'border-radius:3px;display:block;margin:auto"/><div style="{_MUTED}overflow:hidden;'
-            f'white-space:nowrap">{_esc(label)}</div></div>')
+            f'white-space:nowrap">{esc(label)}</div></div>')
         remove = widgets.Button(description="Remove", icon="times", tooltip=f"Remove {image.label}",
                                 layout=widgets.Layout(width="96px", height="26px"))
         remove.on_click(lambda _, i=index: self.remove_input(i))
@@ -743,7 +738,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         self._add_inputs(items, messages)
 
     def _say(self, message: str) -> None:
-        self._notice.value = (f'<div class="seedream-notice" style="{_FONT}color:#92400e">{_esc(message)}</div>'
+        self._notice.value = (f'<div class="seedream-notice" style="{_FONT}color:#92400e">{esc(message)}</div>'
                               if message else "")
 
     def use_as_input(self, path: str | os.PathLike[str]) -> bool:
@@ -869,9 +864,9 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     @staticmethod
     def _status_box(status: str, *notes: str, log: str = "") -> str:
         """The engine's status line (`display.status_html`), muted notes and a log tail, readably spaced."""
-        extra = "".join(f'<div style="{_MUTED}">{_esc(note)}</div>' for note in notes if note)
+        extra = "".join(f'<div style="{_MUTED}">{esc(note)}</div>' for note in notes if note)
         if log:
-            extra += f'<pre style="{_MONO}{_MUTED}margin:2px 0 0 0">{_esc(log)}</pre>'
+            extra += f'<pre style="{_MONO}{_MUTED}margin:2px 0 0 0">{esc(log)}</pre>'
         return f'<div style="{_FONT}min-height:36px">{status}{extra}</div>'
 
     def _end(self, run: _Run, *, result: Result | None = None, thumbs: Sequence[str] = (),
@@ -914,7 +909,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
     # -- gallery and history -----------------------------------------------------------------------
 
     def _heading(self, text: str) -> str:
-        return f'<div style="{_FONT}font-weight:600;margin:8px 0 4px 0">{_esc(text)}</div>'
+        return f'<div style="{_FONT}font-weight:600;margin:8px 0 4px 0">{esc(text)}</div>'
 
     def _show_gallery(self, entry: _HistoryEntry) -> None:
         result = entry.result
@@ -930,18 +925,18 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         caption = f"{index} of {total}" + (f" · {size[0]}×{size[1]}" if size else "")
         if pending:
             body = (f'<div style="{_FONT}width:220px"><img src="{thumb}" style="width:220px;border-radius:4px;'
-                    f'display:block"/><div style="{_MUTED}">{_esc(caption)} · saving…</div></div>')
+                    f'display:block"/><div style="{_MUTED}">{esc(caption)} · saving…</div></div>')
             button = widgets.Button(description="Use as input", icon="plus", disabled=True,
                                     layout=widgets.Layout(width="220px"))
             button._seedream_pending = True
         else:
-            href = _esc(_relative_href(path))
+            href = esc(_relative_href(path))
             body = (f'<div class="seedream-image" style="{_FONT}width:220px">'
-                    f'<a href="{href}" target="_blank" title="Open full size: {_esc(path)}">'
-                    f'<img src="{thumb}" alt="{_esc(caption)}" style="width:220px;border-radius:4px;display:block"/>'
-                    f'</a><div style="{_MUTED}margin-top:2px">{_esc(caption)}</div>'
+                    f'<a href="{href}" target="_blank" title="Open full size: {esc(path)}">'
+                    f'<img src="{thumb}" alt="{esc(caption)}" style="width:220px;border-radius:4px;display:block"/>'
+                    f'</a><div style="{_MUTED}margin-top:2px">{esc(caption)}</div>'
                     f'<div><a href="{href}" target="_blank">open full size</a> · '
-                    f'<a href="{href}" download="{_esc(path.name)}">download</a></div></div>')
+                    f'<a href="{href}" download="{esc(path.name)}">download</a></div></div>')
             button = widgets.Button(description="Use as input", icon="plus",
                                     tooltip="Append this image to the input images (edit it next)",
                                     disabled=len(self._inputs) >= MAX_INPUT_IMAGES,
@@ -962,7 +957,7 @@ class SeedreamPanel(widgets.VBox):  # type: ignore[misc]
         for entry in reversed(self._history[-50:]):
             prompt = entry.result.prompt
             icon = widgets.HTML(
-                f'<img src="{entry.icon}" title="{_esc(prompt)}" alt="run {entry.number}" '
+                f'<img src="{entry.icon}" title="{esc(prompt)}" alt="run {entry.number}" '
                 'style="width:72px;height:72px;object-fit:cover;border-radius:3px;display:block"/>')
             button = widgets.Button(description=f"#{entry.number}", icon="undo",
                                     tooltip=f"Restore run {entry.number}: {prompt[:200]}",
