@@ -14,6 +14,7 @@ import contextlib
 import functools
 import itertools
 import logging
+import math
 import queue
 import random
 import time
@@ -599,7 +600,7 @@ class AsyncSeedream:
 
         Keyword arguments with a list value are axes; the others apply to every cell.
         """
-        axes = {k: list(v) for k, v in axes_and_fields.items() if isinstance(v, (list, tuple)) and k != "image_input"}
+        axes = _axes(axes_and_fields)
         shared = {k: v for k, v in axes_and_fields.items() if k not in axes}
         if not axes:
             raise ValidationError([InvalidField(
@@ -635,6 +636,12 @@ class AsyncSeedream:
     def in_flight(self) -> list[dict[str, Any]]:
         """Journal entries of runs started and never stored (candidates for `resume`)."""
         return self.gallery.in_flight()
+
+
+def _axes(axes_and_fields: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The keyword arguments of `compare` that are axes: those given a list of values (image_input is a list
+    by nature, never an axis)."""
+    return {k: list(v) for k, v in axes_and_fields.items() if isinstance(v, (list, tuple)) and k != "image_input"}
 
 
 async def _cancel_all(tasks: Mapping[int, asyncio.Task[Any]]) -> None:
@@ -719,10 +726,7 @@ class Seedream:
     def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None, progress: bool = True,
                 **axes_and_fields: Any) -> Comparison:
         """One prompt across a product of settings; see `AsyncSeedream.compare`."""
-        axes = [v for k, v in axes_and_fields.items() if isinstance(v, (list, tuple)) and k != "image_input"]
-        total = 1
-        for values in axes:
-            total *= len(values)
+        total = math.prod(len(values) for values in _axes(axes_and_fields).values())
         events, on_progress = _progress_pump(total, progress)
         return self._run(self._core.compare(prompt, concurrency=concurrency, timeout=timeout,  # type: ignore[no-any-return]
                                             on_progress=on_progress, **axes_and_fields), events)
