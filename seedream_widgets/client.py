@@ -179,7 +179,8 @@ class AsyncSeedream:
         return path if path.startswith(("http://", "https://")) else f"{self.settings.base_url}/{path}"
 
     async def _request(self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
-                       timeout: float | None = None, kind: Literal["read", "create", "cancel"] = "read") -> Any:
+                       timeout: float | None = None, kind: Literal["read", "create", "cancel"] = "read",
+                       on_sent: Callable[[], None] | None = None) -> Any:
         """Send one API request; returns the decoded JSON body.
 
         Reads and cancels are retried on 429/5xx, connection errors and malformed
@@ -187,9 +188,11 @@ class AsyncSeedream:
         errors) or the service refused it (429/503); any other failure after
         sending (a dropped connection, a malformed body, a 500/502/504 that a
         proxy may have answered after forwarding) raises `_AmbiguousCreate` for
-        the caller to resolve.
+        the caller to resolve. ``on_sent`` is called once the whole request is on its way (httpcore's
+        ``trace`` extension), while the service is working on it; it must not raise.
         """
         url = self._url(path)
+        extensions = {"trace": _sent_tracer(on_sent)} if on_sent is not None else None
         retry_statuses = protocol.CREATE_RETRYABLE_STATUSES if kind == "create" else protocol.RETRYABLE_STATUSES
         send_headers = {"Authorization": f"Bearer {self.settings.token}", **(headers or {})}
         request_timeout = httpx.Timeout(30.0, connect=10.0, read=timeout) if timeout else httpx.USE_CLIENT_DEFAULT
@@ -197,7 +200,7 @@ class AsyncSeedream:
             await self._respect_throttle()
             try:
                 response = await self._client().request(method, url, json=json, headers=send_headers,
-                                                         timeout=request_timeout)
+                                                         timeout=request_timeout, extensions=extensions)
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %r", method, path, exc)
                 if kind == "create" and not protocol.is_surely_unsent(exc):
@@ -254,13 +257,15 @@ class AsyncSeedream:
 
     # -- the prediction resource ------------------------------------------------------
 
-    async def create(self, inp: SeedreamInput, *, wait: float | None = None) -> Prediction:
+    async def create(self, inp: SeedreamInput, *, wait: float | None = None,
+                     on_sent: Callable[[], None] | None = None) -> Prediction:
         """Create a prediction (held open up to ``wait`` seconds by ``Prefer: wait``).
 
         An ambiguous failure (sent, no answer) never creates twice: recent
         predictions are searched for one with the same input made after the
         request was sent, and only if none turns up within ``create_grace``
-        seconds is the create sent again.
+        seconds is the create sent again. ``on_sent`` runs each time the
+        request has been sent, while the service holds it (it must not raise).
         """
         payload = inp.to_payload()
         body = protocol.create_body(self.settings.model, payload)
@@ -271,7 +276,7 @@ class AsyncSeedream:
             sent_at = datetime.now(timezone.utc)
             try:
                 data = await self._request("POST", path, json=body, headers=headers, timeout=wait_s + 30,
-                                           kind="create")
+                                           kind="create", on_sent=on_sent)
                 prediction = self._prediction(data)
             except ValidationError:
                 raise  # a 422 is a clear answer (and a ValueError): never resolved as ambiguous nor re-sent
@@ -402,11 +407,27 @@ class AsyncSeedream:
         wait = 1 if progressive else self.wait
         if deadline is not None and wait > 0:
             wait = max(1, min(wait, deadline - started))
-        prediction = await self.create(inp, wait=wait)
-        self.gallery.journal(prediction.id, {
-            "id": prediction.id, "model": self.settings.model, "base_url": self.settings.public_base_url,
+        # The journal entry and the staging folder are written while the service holds the create open
+        # (on_sent), not between its answer and the download: only the id is added after the answer.
+        run = self.gallery.pending({
+            "model": self.settings.model, "base_url": self.settings.public_base_url,
             "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
-        return await self._finish(prediction, started=started, deadline=deadline, on_update=on_update,
+        try:
+            prediction = await self.create(inp, wait=wait, on_sent=run.prepare_quietly)
+        except BaseException:
+            run.abandon()
+            raise
+        try:
+            run.confirm(prediction.id)
+        except OSError as exc:  # the output folder is not writable: nothing could be saved
+            run.abandon()
+            if not prediction.done:
+                await self._cancel_quietly(prediction.id)
+            then = ("it was canceled" if not prediction.done else
+                    f"it finished: once the folder is writable, resume({prediction.id!r}) saves its images")
+            raise OutputError(f"cannot write to the output folder {self.settings.output_dir} ({exc.strerror or exc}); "
+                              f"prediction {prediction.id}: {then}", prediction_id=prediction.id) from None
+        return await self._finish(prediction, run.staging, started=started, deadline=deadline, on_update=on_update,
                                   progressive=progressive)
 
     def _deadline(self, started: float, timeout: float | None) -> float | None:
@@ -417,10 +438,10 @@ class AsyncSeedream:
                                                 "type", limit, "a number of seconds above 0, or None for none")])
         return None if limit is None else started + limit
 
-    async def _finish(self, prediction: Prediction, *, started: float, deadline: float | None,
+    async def _finish(self, prediction: Prediction, staging: Path, *, started: float, deadline: float | None,
                       on_update: OnUpdate | None, progressive: bool) -> Result:
-        """Follow a created prediction to the end, download its outputs as they appear, store the run."""
-        staging = self.gallery.staging_for(prediction.id)
+        """Follow a created prediction to the end, download its outputs into ``staging`` (an existing
+        folder) as they appear, store the run."""
         downloads: dict[int, asyncio.Task[SavedImage]] = {}
         saved: dict[int, SavedImage] = {}
 
@@ -630,12 +651,23 @@ class AsyncSeedream:
         started = time.monotonic()
         prediction = await self.get(prediction_id)
         self._claimed.add(prediction.id)
-        return await self._finish(prediction, started=started, deadline=self._deadline(started, timeout),
+        staging = self.gallery.staging_for(prediction.id)
+        staging.mkdir(parents=True, exist_ok=True)
+        return await self._finish(prediction, staging, started=started, deadline=self._deadline(started, timeout),
                                   on_update=on_update, progressive=on_update is not None)
 
     def in_flight(self) -> list[dict[str, Any]]:
         """Journal entries of runs started and never stored (candidates for `resume`)."""
         return self.gallery.in_flight()
+
+
+def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, Any], Awaitable[None]]:
+    """An httpcore ``trace`` callback that calls ``on_sent`` when a request's body has been sent."""
+    async def trace(event: str, info: Any) -> None:
+        if event.endswith(".send_request_body.complete"):  # http11.… or http2.…
+            on_sent()
+
+    return trace
 
 
 def _axes(axes_and_fields: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -5,20 +5,29 @@ Layout::
     {output_dir}/
       2026-11-24/<prediction id>/1.jpg, 2.jpg, ..., prediction.json
       .journal/<prediction id>.json      # in flight: removed once the run is stored or ends
+      .journal/<key>.pending             # a create the service has not answered yet
+      .partial-<key>/                    # images being downloaded, before the run is stored
 
-Every write is atomic (a temporary file, then ``os.replace``), each in-flight
-prediction has its own journal file, and images are downloaded into a hidden
-``.partial-<id>`` folder that is renamed into place only when all of them are
-verified: concurrent writers never mix, and a crash leaves nothing half-written
-where `history` looks.
+Every file appears whole under its final name (written under another name, then
+``os.replace``), each in-flight prediction has its own journal file, and images
+are downloaded into a hidden ``.partial-<key>`` folder that is renamed into place
+only when all of them are verified: concurrent writers never mix, and a crash
+leaves nothing half-written where `history` or `in_flight` look.
+
+A journal file holds JSON lines, merged in order: the run's input, then its id.
+The first line is written while the create request is still held open by the
+service (`PendingRun`), so the disk work is done by the time the answer comes
+and only a short append and a rename remain between the answer and the download.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,21 +36,122 @@ from typing import Any
 
 from .images import describe_uri
 
-__all__ = ["Gallery", "RunRecord"]
+__all__ = ["Gallery", "PendingRun", "RunRecord"]
 
 SIDECAR = "prediction.json"
+log = logging.getLogger("seedream_widgets")
+
+_TMP_NAMES = itertools.count()
+"""Temporary names unique within the process (with the pid: across processes too), without
+``tempfile``'s random names and retries."""
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write ``data`` as JSON so that ``path`` is either absent, the old file or the new one, never torn."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{next(_TMP_NAMES)}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        _write_new(tmp, text.encode("utf-8"))
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_new(tmp, text.encode("utf-8"))
+    try:
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)  # one write: regular files take it whole
+    except BaseException:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+
+
+def read_journal(path: Path) -> dict[str, Any] | None:
+    """A journal file's entry (its JSON lines merged in order), or None if unreadable or without an id."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    entry: dict[str, Any] = {}
+    try:
+        for line in text.splitlines():
+            if line.strip():
+                part = json.loads(line)
+                if isinstance(part, dict):
+                    entry.update(part)
+    except ValueError:  # one JSON document over several lines (a hand-edited file)
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            return None
+        entry = whole if isinstance(whole, dict) else {}
+    return entry if entry.get("id") else None
+
+
+class PendingRun:
+    """One generation's files before the service has named it: its journal entry and staging folder.
+
+    ``prepare`` writes ``.journal/<key>.pending`` (the input, no id yet) and makes the staging
+    folder; the client calls it once the create request is sent, while the service holds the
+    request open, so that work costs no time. ``confirm`` appends the id and renames the entry
+    to ``.journal/<id>.json``, where `Gallery.in_flight` finds it; ``abandon`` removes both when
+    no prediction came of the create. A crash before ``confirm`` leaves only a ``.pending`` file,
+    which nothing reads (there is no id to resume).
+    """
+
+    def __init__(self, gallery: Gallery, entry: Mapping[str, Any]) -> None:
+        self.key = secrets.token_hex(8)
+        self.staging = gallery.root / f".partial-{self.key}"
+        self._journal_dir = gallery.journal_dir
+        self._pending = gallery.journal_dir / f"{self.key}.pending"
+        self._entry = {**entry, "staging": self.staging.name}  # so that resume() after a crash uses it up
+        self._fd: int | None = None
+        self._prepared = False
+
+    def prepare(self) -> None:
+        """Write the entry without its id and make the staging folder (once; later calls do nothing)."""
+        if self._prepared:
+            return
+        self._journal_dir.mkdir(parents=True, exist_ok=True)
+        self.staging.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(self._entry, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
+        fd = os.open(self._pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        self._fd = fd
+        os.write(fd, line)
+        self._prepared = True
+
+    def prepare_quietly(self) -> None:
+        """`prepare`, for a moment when an error must not surface (``confirm`` retries and raises it)."""
+        try:
+            self.prepare()
+        except OSError as exc:
+            log.debug("could not prepare the journal entry yet: %r", exc)
+
+    def confirm(self, prediction_id: str) -> None:
+        """The service named the prediction: record its id, under ``.journal/<id>.json``."""
+        self.prepare()
+        assert self._fd is not None
+        os.write(self._fd, json.dumps({"id": prediction_id}).encode("utf-8") + b"\n")
+        self._close()
+        os.replace(self._pending, self._journal_dir / f"{prediction_id}.json")
+
+    def abandon(self) -> None:
+        """No prediction to follow: remove the pending entry and the staging folder."""
+        self._close()
+        self._pending.unlink(missing_ok=True)
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def redact_input(payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,9 +203,9 @@ class Gallery:
     def journal_dir(self) -> Path:
         return self.root / ".journal"
 
-    def journal(self, prediction_id: str, entry: Mapping[str, Any]) -> None:
-        """Remember an in-flight prediction (id, input, model, base URL) so a restart can resume it."""
-        write_json_atomic(self.journal_dir / f"{prediction_id}.json", dict(entry))
+    def pending(self, entry: Mapping[str, Any]) -> PendingRun:
+        """The journal entry and staging folder of a generation about to be created (nothing written yet)."""
+        return PendingRun(self, entry)
 
     def unjournal(self, prediction_id: str) -> None:
         (self.journal_dir / f"{prediction_id}.json").unlink(missing_ok=True)
@@ -105,18 +215,16 @@ class Gallery:
         entries: list[tuple[float, dict[str, Any]]] = []
         for path in self.journal_dir.glob("*.json"):
             try:  # a run that ends meanwhile unjournals itself: its file may be gone by now
-                entries.append((path.stat().st_mtime, json.loads(path.read_text(encoding="utf-8"))))
-            except (OSError, ValueError):
+                mtime = path.stat().st_mtime
+            except OSError:
                 continue
+            entry = read_journal(path)
+            if entry is not None:
+                entries.append((mtime, entry))
         return [entry for _, entry in sorted(entries, key=lambda pair: pair[0])]
 
     def journal_entry(self, prediction_id: str) -> dict[str, Any] | None:
-        path = self.journal_dir / f"{prediction_id}.json"
-        try:
-            entry: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return entry
-        except (OSError, ValueError):
-            return None
+        return read_journal(self.journal_dir / f"{prediction_id}.json")
 
     # -- stored runs ------------------------------------------------------------
 
@@ -125,7 +233,12 @@ class Gallery:
         return self.root / day / prediction_id
 
     def staging_for(self, prediction_id: str) -> Path:
-        """The hidden folder a run's images are downloaded into before they are stored."""
+        """The hidden folder a run's images are downloaded into before they are stored: the one its
+        journal entry names (a crash may have left images in it), else ``.partial-<id>``."""
+        entry = self.journal_entry(prediction_id)
+        name = entry.get("staging") if entry else None
+        if isinstance(name, str) and name.startswith(".partial-") and Path(name).name == name:
+            return self.root / name
         return self.root / f".partial-{prediction_id}"
 
     def store(self, prediction_id: str, created_at: datetime | None, staging: Path,

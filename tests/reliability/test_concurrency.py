@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import threading
 import time
 from collections import Counter
@@ -29,7 +30,7 @@ import pytest
 
 from seedream_widgets import AsyncSeedream, Result, Seedream
 from seedream_widgets.demo import DemoServer
-from seedream_widgets.gallery import Gallery
+from seedream_widgets.gallery import Gallery, read_journal
 
 from .conftest import SENTINEL, Figures, demo_server, journal_ids, leftovers
 from .kernels import ENGINE_STATE, Kernel
@@ -169,9 +170,9 @@ def hammer(root: Path, write: Callable[[Path, str, dict[str, Any]], None], remov
                     text = path.read_text(encoding="utf-8")
                 except FileNotFoundError:
                     continue  # unjournaled between the listing and the read: fine
-                try:
-                    entry = json.loads(text)
-                    outcome = "whole" if entry["id"] == path.stem else "mixed"
+                try:  # a journal file is JSON lines, merged in order
+                    entry = {k: v for line in text.splitlines() if line.strip() for k, v in json.loads(line).items()}
+                    outcome = "whole" if entry.get("id") == path.stem else "mixed"
                 except ValueError:
                     outcome = "torn"
                 with lock:
@@ -202,7 +203,10 @@ def hammer(root: Path, write: Callable[[Path, str, dict[str, Any]], None], remov
 
 def test_the_journal_survives_concurrent_writers(tmp_path: Path, figures: Figures) -> None:
     def write(root: Path, pid: str, entry: dict[str, Any]) -> None:
-        Gallery(root).journal(pid, entry)
+        run = Gallery(root).pending({k: v for k, v in entry.items() if k != "id"})
+        run.prepare()  # what the client does once the create is sent: the entry, no id yet
+        run.confirm(pid)
+        shutil.rmtree(run.staging)  # (a real run downloads into it)
 
     def remove(root: Path, pid: str) -> None:
         Gallery(root).unjournal(pid)
@@ -214,7 +218,7 @@ def test_the_journal_survives_concurrent_writers(tmp_path: Path, figures: Figure
     leftover_tmp = [p.name for p in (tmp_path / ".journal").iterdir() if not p.name.endswith(".json")]
     assert leftover_tmp == [], "no temporary file is left behind"
     for path in (tmp_path / ".journal").glob("*.json"):
-        assert json.loads(path.read_text(encoding="utf-8"))["id"] == path.stem
+        assert read_journal(path)["id"] == path.stem  # type: ignore[index]
     figures.note("journal hammering", f"{seen['whole']} whole reads, {seen['in_flight calls']} in_flight() calls, "
                                       "0 torn, 0 errors")
 

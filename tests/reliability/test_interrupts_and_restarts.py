@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from seedream_widgets.demo import DemoServer
+from seedream_widgets.gallery import Gallery
 
 from .conftest import SENTINEL, Figures, demo_server, journal_ids, leftovers
 from .kernels import ENGINE_STATE, Kernel
@@ -107,7 +108,9 @@ def test_a_killed_kernel_then_resume_in_a_new_kernel_recovers_the_images(when: s
         assert not first.km.is_alive()
         left = leftovers(root)
         assert f".journal/{pid}.json" in left, f"the journal remembers the run: {left}"
-        assert any(p.startswith(f".partial-{pid}/") for p in left), f"the kill left the staging folder: {left}"
+        staging = Gallery(root).staging_for(pid).name
+        assert staging.startswith(".partial-") and any(p.startswith(f"{staging}/") for p in left), \
+            f"the kill left the staging folder its journal entry names: {left}"
         assert not (root.exists() and any(root.glob(f"*/{pid}/prediction.json"))), "nothing stored yet"
         if when == "after it finished":
             wait_for(lambda: server.prediction(pid)["status"] == "succeeded", 15, "the prediction to finish")
