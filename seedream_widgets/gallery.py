@@ -8,8 +8,8 @@ Layout::
       .journal/<key>.pending             # a create the service has not answered yet
       .partial-<key>/                    # images being downloaded, before the run is stored
 
-Every file appears whole under its final name (written under another name, then
-``os.replace``), each in-flight prediction has its own journal file, and images
+Every file appears whole under its final name (written under another name or in a
+hidden folder, then ``os.replace``), each in-flight prediction has its own journal file, and images
 are downloaded into a hidden ``.partial-<key>`` folder that is renamed into place
 only when all of them are verified: concurrent writers never mix, and a crash
 leaves nothing half-written where `history` or `in_flight` look.
@@ -22,7 +22,6 @@ and only a short append and a rename remain between the answer and the download.
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -41,36 +40,23 @@ __all__ = ["Gallery", "PendingRun", "RunRecord"]
 SIDECAR = "prediction.json"
 log = logging.getLogger("seedream_widgets")
 
-_TMP_NAMES = itertools.count()
-"""Temporary names unique within the process (with the pid: across processes too), without
-``tempfile``'s random names and retries."""
+
+def _json_text(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON so that ``path`` is either absent, the old file or the new one, never torn."""
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{next(_TMP_NAMES)}.tmp")
+def _write_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_new(tmp, text.encode("utf-8"))
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_new(tmp, text.encode("utf-8"))
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)  # one write: regular files take it whole
-    except BaseException:
+        _write_all(fd, data)
+    finally:
         os.close(fd)
-        path.unlink(missing_ok=True)
-        raise
-    os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:  # a regular file takes it in one write, unless the disk fills up or a signal lands
+        view = view[os.write(fd, view):]
 
 
 def read_journal(path: Path) -> dict[str, Any] | None:
@@ -124,7 +110,7 @@ class PendingRun:
         line = json.dumps(self._entry, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
         fd = os.open(self._pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
         self._fd = fd
-        os.write(fd, line)
+        _write_all(fd, line)
         self._prepared = True
 
     def prepare_quietly(self) -> None:
@@ -138,7 +124,7 @@ class PendingRun:
         """The service named the prediction: record its id, under ``.journal/<id>.json``."""
         self.prepare()
         assert self._fd is not None
-        os.write(self._fd, json.dumps({"id": prediction_id}).encode("utf-8") + b"\n")
+        _write_all(self._fd, json.dumps({"id": prediction_id}).encode("utf-8") + b"\n")
         self._close()
         os.replace(self._pending, self._journal_dir / f"{prediction_id}.json")
 
@@ -245,11 +231,19 @@ class Gallery:
               sidecar: Mapping[str, Any]) -> Path:
         """Move the verified images into place and write the sidecar; returns the run folder."""
         folder = self.folder_for(prediction_id, created_at)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        if folder.exists():  # a re-download (resume) replaces the previous copy whole
-            shutil.rmtree(folder)
-        write_json_atomic(staging / SIDECAR, {**sidecar, "saved_at": _now()})
-        os.replace(staging, folder)
+        # Written straight into the hidden staging folder: the rename of the whole folder is what makes
+        # the run appear at once, sidecar included.
+        _write_file(staging / SIDECAR, _json_text({**sidecar, "saved_at": _now()}).encode("utf-8"))
+        try:
+            os.replace(staging, folder)
+        except FileNotFoundError:  # the first run of the day: no day folder yet
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging, folder)
+        except OSError:
+            if not folder.is_dir():
+                raise
+            shutil.rmtree(folder)  # a re-download (resume) replaces the previous copy whole
+            os.replace(staging, folder)
         self.unjournal(prediction_id)
         return folder
 
