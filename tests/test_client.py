@@ -315,6 +315,44 @@ def test_expired_output(client: Seedream, demo: DemoServer, tmp_path: Path) -> N
     assert files_under(tmp_path) == []
 
 
+def test_outputs_inlined_as_data_uris_are_saved_like_downloads(client: Seedream, demo: DemoServer) -> None:
+    """Replicate's sync mode may answer a finished ``Prefer: wait`` create with ``data:`` URIs (the official
+    client reads them too): they are decoded, verified and stored, and no file request is made."""
+    demo.configure(inline_outputs=True)
+    result = client.generate("inline please", size="1K")
+    assert demo.stats.requests.get("file", 0) == 0 and demo.stats.requests.get("create") == 1
+    assert result.paths[0].read_bytes() == demo.output_bytes(result.id, 0)
+    sidecar_text = (result.folder / "prediction.json").read_text()
+    url = json.loads(sidecar_text)["images"][0]["url"]
+    assert url.startswith("data:image/jpeg;sha256=") and ";bytes=" in url, url
+    assert len(sidecar_text) < 4000, "the sidecar names the inline image, it does not carry it"
+
+
+def test_the_journal_entry_is_written_while_the_service_holds_the_create(demo: DemoServer, client: Seedream,
+                                                                         tmp_path: Path) -> None:
+    """The entry (input, no id yet) and the staging folder exist before the held create answers; the id is
+    added after it; a stored run leaves neither behind."""
+    root = tmp_path / "out"
+    box: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: box.update(result=client.generate("[demo:slow=1.5] held", size="1K")))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not list(root.glob(".journal/*.pending")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (pending,) = root.glob(".journal/*.pending")
+        entry = json.loads(pending.read_text())
+        assert demo.stats.creates == 1 and "id" not in entry and entry["input"]["prompt"] == "[demo:slow=1.5] held"
+        assert (root / entry["staging"]).is_dir() and entry["staging"].startswith(".partial-")
+        assert not list(root.glob(".journal/*.json")), "no id yet: the service has not answered"
+    finally:
+        worker.join(30)
+    result = box["result"]
+    assert result.paths[0].is_file()
+    assert [p.relative_to(root).as_posix() for p in root.rglob("*") if ".journal" in p.parts or
+            p.name.startswith(".partial-")] == [".journal"], "the entry and the staging folder were used up"
+
+
 @pytest.mark.parametrize(("kind", "params", "match"), [
     ("output_scheme", {}, "only http"),
     ("oversize", {"bytes": 3_000_000}, "limit"),
