@@ -44,6 +44,7 @@ from .errors import (
 )
 from .gallery import Gallery, RunRecord, redact_input
 from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, download_image, to_image_uri
+from .netbackend import fast_transport
 from .prediction import Prediction
 from .result import Comparison, Result
 from .schema import FIELD, SeedreamInput
@@ -147,8 +148,9 @@ class AsyncSeedream:
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop or self._http.is_closed:
             self._http = httpx.AsyncClient(
-                limits=self._limits,
-                transport=self._transport,
+                # The asyncio-native network backend: the same httpx and httpcore, without anyio's wrappers
+                # around every socket read and write (about 0.15-0.3 ms per generation; benchmarks/README.md).
+                transport=self._transport or fast_transport(limits=self._limits),
                 timeout=httpx.Timeout(30.0, connect=10.0),
                 headers={"User-Agent": f"seedream-widgets/{__version__} httpx/{httpx.__version__}",
                          "Accept": "application/json"},
@@ -738,8 +740,11 @@ class Seedream:
         ``on_update`` runs on the calling thread while it waits (so a display it
         makes lands in the cell that is running), not on the engine thread.
         """
+        # The input is built and checked here, on the calling thread: reading and encoding input images
+        # never holds up the engine loop (other panels' runs), and a ValidationError needs no round trip.
+        inp = self._core.build_input(prompt, **fields)
         events, relay = _relay(on_update)
-        return self._run(self._core.generate(prompt, on_update=relay, timeout=timeout, **fields), events)  # type: ignore[no-any-return]
+        return self._run(self._core.generate(inp, on_update=relay, timeout=timeout), events)  # type: ignore[no-any-return]
 
     async def agenerate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
                         timeout: float | None = None, **fields: Any) -> Result:

@@ -23,7 +23,7 @@ import socket
 import ssl
 import sys
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 import httpcore
 import httpx
@@ -98,7 +98,7 @@ class _StreamProtocol(asyncio.Protocol):
     # asyncio callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # a stream transport (not isinstance: uvloop's are not)
         # Called once by create_connection and once more by start_tls with the TLS transport: re-bind.
         # The write-side pause state belonged to the old transport (the TLS layer now owns it).
         self.transport = transport
@@ -328,7 +328,6 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         if transport is None:  # asyncio returns None when the connection was lost as the handshake ended
             await self.aclose()
             raise httpcore.ConnectError("connection lost during the TLS handshake")
-        assert isinstance(transport, asyncio.Transport)
         protocol.transport = transport  # already done by connection_made; be explicit
         self._transport = transport
         return self
@@ -371,12 +370,11 @@ def _lost_message(protocol: _StreamProtocol) -> str:
 
 def _close_transport(result: Any) -> None:
     """Close what a connect or start_tls produced after its caller had given up on it."""
-    if isinstance(result, tuple):
+    if isinstance(result, tuple):  # create_connection's (transport, protocol)
         result = result[0]
-    if isinstance(result, asyncio.BaseTransport):
+    if result is not None:
         result.close()
-        if isinstance(result, asyncio.Transport):
-            result.abort()
+        result.abort()  # no TLS shutdown dance, no unsent data: the socket is closed in the next loop pass
 
 
 async def _with_timeout(
@@ -465,7 +463,7 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         path: str,
         timeout: float | None = None,
         socket_options: Iterable[SocketOption] | None = None,
-    ) -> httpcore.AsyncNetworkStream:  # pragma: no cover - Unix sockets are not used by this package
+    ) -> httpcore.AsyncNetworkStream:
         loop = asyncio.get_running_loop()
         connect = loop.create_unix_connection(_StreamProtocol, path)
         return await self._connect(loop, connect, timeout, socket_options)
@@ -488,6 +486,11 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(_describe(exc)) from exc
         except OSError as exc:  # refused, unreachable, name resolution (socket.gaierror), ...
             raise httpcore.ConnectError(_describe(exc)) from exc
+        if transport.is_closing():
+            # The peer hung up (or reset) as the connection was made, and the transport closed its socket
+            # already. Not a connect error: what it may have sent first (a "503, too busy") is buffered,
+            # and the first write or read reports the rest, as with httpcore's other backends.
+            return AsyncioStream(transport, protocol)
         try:
             _apply_socket_options(transport, socket_options)
         except OSError as exc:
