@@ -5,6 +5,12 @@ official, ours, ...) so drift in a noisy machine hits both alike. Every predicti
 same input, and a warm-up run at T = 0 draws its image once: the backend then serves the
 image from its render cache, so what is left over T is the client plus loopback round trips.
 The backend also counts the HTTP requests each client made per finished prediction.
+
+A third contender marks the floor of our architecture: the same two requests through a bare
+``httpx.AsyncClient`` (same transport) on the engine loop thread, the body written with one
+``write_bytes``, and nothing else. Official minus floor is what the one-engine-loop design costs
+by itself; ours minus floor is what our guarantees cost (input validation, the resume journal,
+image verification and hashing, atomic storage with the JSON sidecar).
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from seedream_widgets import Seedream
+from seedream_widgets.engine import engine_loop
+from seedream_widgets.netbackend import fast_transport
 
 from ._harness import MODEL, Check, Context, Figure, fixed_server, median, rounded, set_time
 
@@ -37,26 +45,59 @@ def official_once(client: Any, dest: Path) -> list[Path]:
     return paths
 
 
+class EngineFloor:
+    """Create (``Prefer: wait``) and download through a bare ``httpx.AsyncClient`` on the engine loop."""
+
+    def __init__(self, base_url: str, dest: Path) -> None:
+        import httpx
+
+        self._engine = engine_loop()
+        self._url = f"{base_url}/models/{MODEL}/predictions"
+        self._dest = dest
+
+        async def make() -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=fast_transport(), headers={"Authorization": "Bearer bench"})
+
+        self._http = self._engine.run(make())
+
+    async def _once(self) -> Path:
+        created = (await self._http.post(self._url, json={"input": PAYLOAD}, headers={"Prefer": "wait=60"})).json()
+        body = (await self._http.get(created["output"][0])).content
+        path = self._dest / f"{time.monotonic_ns()}.jpg"
+        path.write_bytes(body)
+        return path
+
+    def once(self) -> list[Path]:
+        return [self._engine.run(self._once())]
+
+    def close(self) -> None:
+        self._engine.run(self._http.aclose())
+
+
 def run(ctx: Context) -> None:
     import replicate
 
     seconds = 0.5 if ctx.quick else 2.0  # quick: still long enough for the ratio target to mean something
     reps = 3 if ctx.quick else 20
     ours_dir, official_dir = ctx.workdir / "overhead-ours", ctx.workdir / "overhead-official"
+    floor_dir = ctx.workdir / "overhead-floor"
     official_dir.mkdir(parents=True)
+    floor_dir.mkdir(parents=True)
     params = {"T_s": seconds, "repetitions": reps, "input": PAYLOAD}
     with fixed_server(seconds) as server, Seedream(token="bench", base_url=server.base_url,
                                                    output_dir=ours_dir) as ours:
         official = replicate.Client(api_token="bench", base_url=server.url)
+        floor = EngineFloor(server.base_url, floor_dir)
         set_time(server, 0)  # warm-up: imports, connections, and the one image rendered into the cache
         ours.generate(PAYLOAD["prompt"], **{k: v for k, v in PAYLOAD.items() if k != "prompt"})
         official_once(official, official_dir)
+        floor.once()
         set_time(server, seconds)
 
-        timings: dict[str, list[float]] = {"ours": [], "official": []}
-        requests: dict[str, list[int]] = {"ours": [], "official": []}
-        connections: dict[str, int] = {"ours": 0, "official": 0}
-        on_disk = {"ours": 0, "official": 0}
+        timings: dict[str, list[float]] = {"ours": [], "official": [], "floor": []}
+        requests: dict[str, list[int]] = {"ours": [], "official": [], "floor": []}
+        connections: dict[str, int] = {"ours": 0, "official": 0, "floor": 0}
+        on_disk = {"ours": 0, "official": 0, "floor": 0}
 
         def measure(who: str) -> None:
             server.reset_stats()
@@ -64,6 +105,8 @@ def run(ctx: Context) -> None:
             if who == "ours":
                 result = ours.generate(PAYLOAD["prompt"], **{k: v for k, v in PAYLOAD.items() if k != "prompt"})
                 paths = result.paths
+            elif who == "floor":
+                paths = floor.once()
             else:
                 paths = official_once(official, official_dir)
             timings[who].append(time.perf_counter() - started - seconds)
@@ -72,9 +115,11 @@ def run(ctx: Context) -> None:
             connections[who] += stats.connections
             on_disk[who] += sum(1 for p in paths if Path(p).is_file() and Path(p).stat().st_size > 0)
 
+        # Ours and the official client alternate (ours, official, official, ours, ...); the floor runs between.
         for i in range(reps):
-            for who in (("ours", "official") if i % 2 == 0 else ("official", "ours")):
+            for who in (("ours", "floor", "official") if i % 2 == 0 else ("official", "floor", "ours")):
                 measure(who)
+        floor.close()
         _report(ctx, seconds, params, timings, requests, connections, on_disk, reps)
 
 
@@ -99,6 +144,14 @@ def _report(ctx: Context, seconds: float, params: dict[str, Any],
         ours_ms - official_ms, "ms", "<= 0 ms (ours not slower)", [Check("value", "<=", 0)],
         "official client", official_ms, ours_ms / official_ms if official_ms > 0 else None, params,
         rounded(paired, 3), note=f"median of the paired differences: {median(paired):+.2f} ms"))
+    floor_ms = median(timings["floor"]) * 1000
+    ctx.add(Figure(
+        NAME, "client_overhead_floor_ms",
+        "engine floor: bare httpx.AsyncClient on the engine loop (create, GET, write)",
+        floor_ms, "ms", "", [], "official client", official_ms, floor_ms / official_ms if official_ms > 0 else None,
+        params, rounded([x * 1000 for x in timings["floor"]], 3),
+        note=f"floor minus official {floor_ms - official_ms:+.2f} ms (what the engine design costs by itself); ours "
+             f"minus floor {ours_ms - floor_ms:+.2f} ms (validation, journal, verification, hashing, atomic storage)"))
     ours_req = sum(requests["ours"]) / len(requests["ours"])
     official_req = sum(requests["official"]) / len(requests["official"])
     ctx.add(Figure(

@@ -29,7 +29,7 @@ def test_quick_run_writes_one_json_line_per_figure(tmp_path: Path) -> None:
     records = [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines()]
     figures = {r["figure"]: r for r in records}
     assert {"import_s", "import_replicate_s", "client_overhead_ms", "client_overhead_official_ms",
-            "client_overhead_vs_official_ms", "requests_per_prediction"} <= set(figures)
+            "client_overhead_vs_official_ms", "client_overhead_floor_ms", "requests_per_prediction"} <= set(figures)
     for record in records:
         assert record["quick"] is True and record["run"] and record["benchmark"] in ("import_time", "overhead")
         assert record["status"] in STATUSES - {"ERROR", "SKIP"}, record
