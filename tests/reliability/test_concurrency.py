@@ -170,9 +170,9 @@ def hammer(root: Path, write: Callable[[Path, str, dict[str, Any]], None], remov
                     text = path.read_text(encoding="utf-8")
                 except FileNotFoundError:
                     continue  # unjournaled between the listing and the read: fine
-                try:  # a journal file is JSON lines, merged in order
+                try:  # a journal file is JSON lines, merged in order; never empty
                     entry = {k: v for line in text.splitlines() if line.strip() for k, v in json.loads(line).items()}
-                    outcome = "whole" if entry.get("id") == path.stem else "mixed"
+                    outcome = "whole" if entry.get("id") == path.stem else "mixed" if entry else "torn"
                 except ValueError:
                     outcome = "torn"
                 with lock:
