@@ -41,10 +41,6 @@ SIDECAR = "prediction.json"
 log = logging.getLogger("seedream_widgets")
 
 
-def _json_text(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
-
-
 def _write_file(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -72,7 +68,7 @@ def read_journal(path: Path) -> dict[str, Any] | None:
                 part = json.loads(line)
                 if isinstance(part, dict):
                     entry.update(part)
-    except ValueError:  # one JSON document over several lines (a hand-edited file)
+    except ValueError:  # one JSON document over several lines (an earlier version's entry, or a hand-edited one)
         try:
             whole = json.loads(text)
         except ValueError:
@@ -233,7 +229,8 @@ class Gallery:
         folder = self.folder_for(prediction_id, created_at)
         # Written straight into the hidden staging folder: the rename of the whole folder is what makes
         # the run appear at once, sidecar included.
-        _write_file(staging / SIDECAR, _json_text({**sidecar, "saved_at": _now()}).encode("utf-8"))
+        text = json.dumps({**sidecar, "saved_at": _now()}, indent=2, ensure_ascii=False, default=str) + "\n"
+        _write_file(staging / SIDECAR, text.encode("utf-8"))
         try:
             os.replace(staging, folder)
         except FileNotFoundError:  # the first run of the day: no day folder yet
