@@ -18,10 +18,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from . import display as _display  # registers the renderers of results and runs (seedream_widgets._present)
 from .errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
+    CostLimitExceeded,
     DeadlineExceeded,
     InvalidField,
     NetworkError,
@@ -36,11 +38,15 @@ from .errors import (
     SeedreamError,
     SeedreamWarning,
     ValidationError,
+    WaitTimeout,
 )
+from .models import KNOWN_MODELS, Estimate, FieldSpec, ModelSchema
 from .schema import FIELDS, SeedreamInput, output_pixels
 
 if TYPE_CHECKING:
+    from .batch import Batch, BatchState
     from .client import AsyncSeedream, Seedream, Update
+    from .run import Run, RunState
     from .demo import DemoServer, start_demo_server
     from .panel import SeedreamPanel
     from .prediction import Prediction
@@ -48,14 +54,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS",
+    "KNOWN_MODELS",
     "APIError",
     "AsyncSeedream",
     "AuthenticationError",
+    "Batch",
+    "BatchState",
     "Comparison",
     "ConfigurationError",
+    "CostLimitExceeded",
     "DeadlineExceeded",
     "DemoServer",
+    "Estimate",
+    "FieldSpec",
     "InvalidField",
+    "ModelSchema",
     "NetworkError",
     "NotFoundError",
     "OutputError",
@@ -67,6 +80,8 @@ __all__ = [
     "PredictionFailed",
     "RateLimitError",
     "Result",
+    "Run",
+    "RunState",
     "Seedream",
     "SeedreamError",
     "SeedreamInput",
@@ -74,6 +89,7 @@ __all__ = [
     "SeedreamWarning",
     "Update",
     "ValidationError",
+    "WaitTimeout",
     "__version__",
     "load_ipython_extension",
     "output_pixels",
@@ -82,6 +98,10 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Batch": "batch",
+    "BatchState": "batch",
+    "Run": "run",
+    "RunState": "run",
     "AsyncSeedream": "client",
     "Seedream": "client",
     "Update": "client",

@@ -1,55 +1,53 @@
 """The predictions client: `AsyncSeedream` (the one implementation) and `Seedream` (its sync facade).
 
-`AsyncSeedream` holds every piece of protocol logic: create with ``Prefer: wait``,
-poll, cancel, retries, resolving ambiguous creates, downloads and storing runs.
-`Seedream` runs those same coroutines on the private engine loop thread
-(`seedream_widgets.engine`) and waits for them, so it behaves the same in a
-notebook cell (where a loop is already running), a script and a widget callback.
+`AsyncSeedream` holds the protocol: create with ``Prefer: wait``, read, cancel, retries,
+resolving ambiguous creates, following a prediction's event stream, downloads; and it starts
+`Run`s and `Batch`es (`seedream_widgets.run`, `seedream_widgets.batch`), which drive one
+generation each. `Seedream` starts the same runs on the private engine loop thread
+(`seedream_widgets.engine`) and waits for them, so it behaves the same in a notebook cell
+(where a loop is already running), a script and a widget callback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import logging
-import math
-import queue
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 
-from . import protocol
+from . import _present, protocol
 from ._version import __version__
+from .batch import Batch, BatchState, Outcome
 from .config import Settings, resolve_settings, scrub
 from .engine import engine_loop
 from .errors import (
     APIError,
-    DeadlineExceeded,
     InvalidField,
     NetworkError,
-    NotFoundError,
     OutputError,
-    PredictionCanceled,
-    PredictionFailed,
     SeedreamError,
+    SeedreamWarning,
     ValidationError,
 )
-from .gallery import Gallery, RunRecord, redact_input
+from .gallery import Gallery, RunRecord
 from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, download_image, to_image_uri
-from .netbackend import fast_transport
+from .models import ModelSchema
 from .prediction import Prediction
 from .result import Comparison, Result
-from .schema import FIELD, SeedreamInput
+from .run import FIRST_HOLD, Run, RunState
+from .schema import SeedreamInput, schema_for
 
-__all__ = ["AsyncSeedream", "Seedream", "Update"]
+__all__ = ["AsyncSeedream", "Item", "Outcome", "Seedream", "Update"]
 
 log = logging.getLogger("seedream_widgets")
 
@@ -58,27 +56,10 @@ _CLAIMED: set[str] = set()
 own client) sending the same input must not adopt each other's prediction after an ambiguous create."""
 
 Item = str | SeedreamInput | Mapping[str, Any]
-Outcome = Result | SeedreamError
-
-
-@dataclass(frozen=True)
-class Update:
-    """A progress event of one generation, handed to ``on_update`` callbacks.
-
-    ``event`` is one of: ``created`` (the service has an id), ``status``, ``logs``,
-    ``output`` (a new output URL appeared), ``image`` (an image was saved to disk;
-    see ``image``), ``done`` (the result is stored).
-    """
-
-    event: Literal["created", "status", "logs", "output", "image", "done"]
-    prediction: Prediction
-    elapsed: float
-    images: tuple[Path, ...] = ()
-    """The images saved to disk so far, in output order."""
-    image: SavedImage | None = None
-
-
-OnUpdate = Callable[[Update], None]
+"""One item of a batch: a prompt, an input, or a mapping of fields with a ``prompt``."""
+Update = RunState
+"""What ``on_update`` callbacks receive (kept for code written against earlier versions)."""
+OnUpdate = Callable[[RunState], Any]
 
 
 class _AmbiguousCreate(Exception):
@@ -86,7 +67,7 @@ class _AmbiguousCreate(Exception):
 
 
 class AsyncSeedream:
-    """The async Seedream 4 client.
+    """The async Seedream client.
 
     >>> async with AsyncSeedream() as client:                    # doctest: +SKIP
     ...     result = await client.generate("a red fox", size="1K")
@@ -105,13 +86,14 @@ class AsyncSeedream:
         model: str | None = None,
         output_dir: str | Path | None = None,
         *,
-        wait: float = 60,
+        wait: float = FIRST_HOLD,
         timeout: float | None = 600,
         max_retries: int = 6,
         max_connections: int = 16,
         transport: httpx.AsyncBaseTransport | None = None,
         create_grace: float = 2.0,
         max_output_bytes: int = MAX_OUTPUT_BYTES,
+        stream: bool = True,
     ) -> None:
         settings = resolve_settings(token, base_url, model, output_dir)
         if settings.demo and not settings.base_url:
@@ -121,13 +103,15 @@ class AsyncSeedream:
         self.settings: Settings = replace(settings, output_dir=settings.output_dir.absolute())
         self.gallery = Gallery(self.settings.output_dir)
         self.wait = wait
-        """Seconds a create may be held open by ``Prefer: wait`` (1 to 60; 0 to poll only)."""
+        """Seconds a create may be held open by ``Prefer: wait`` before the run is followed (0: never)."""
         self.timeout = timeout
         """Default deadline in seconds for one generation (None: no deadline)."""
         self.max_retries = max_retries
         self.create_grace = create_grace
         """How long to look for a prediction made by an ambiguous create before creating again."""
         self.max_output_bytes = max_output_bytes
+        self.use_stream = stream
+        """Follow a prediction's server-sent events when it offers them (else poll)."""
         self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
@@ -141,6 +125,11 @@ class AsyncSeedream:
         return (f"{type(self).__name__}(base_url={self.settings.base_url!r}, model={self.settings.model!r}, "
                 f"mode={mode!r}, token={self.settings.masked_token!r})")
 
+    @property
+    def schema(self) -> ModelSchema:
+        """The input schema of this client's model."""
+        return schema_for(self.settings.model)
+
     # -- life cycle -------------------------------------------------------------
 
     def _client(self) -> httpx.AsyncClient:
@@ -148,9 +137,7 @@ class AsyncSeedream:
         loop = asyncio.get_running_loop()
         if self._http is None or self._http_loop is not loop or self._http.is_closed:
             self._http = httpx.AsyncClient(
-                # The asyncio-native network backend: the same httpx and httpcore, without anyio's wrappers
-                # around every socket read and write (about 0.15-0.3 ms per generation; benchmarks/README.md).
-                transport=self._transport or fast_transport(limits=self._limits),
+                transport=self._transport or httpx.AsyncHTTPTransport(limits=self._limits),
                 timeout=httpx.Timeout(30.0, connect=10.0),
                 headers={"User-Agent": f"seedream-widgets/{__version__} httpx/{httpx.__version__}",
                          "Accept": "application/json"},
@@ -190,7 +177,9 @@ class AsyncSeedream:
         errors) or the service refused it (429/503); any other failure after
         sending (a dropped connection, a malformed body, a 500/502/504 that a
         proxy may have answered after forwarding) raises `_AmbiguousCreate` for
-        the caller to resolve. ``on_sent`` is called once the whole request is on its way (httpcore's
+        the caller to resolve. Anything that is not a fault of the connection (a
+        body that cannot be encoded, a bug) is raised as it is, never retried.
+        ``on_sent`` is called once the whole request is on its way (httpcore's
         ``trace`` extension), while the service is working on it; it must not raise.
         """
         url = self._url(path)
@@ -260,7 +249,7 @@ class AsyncSeedream:
     # -- the prediction resource ------------------------------------------------------
 
     async def create(self, inp: SeedreamInput, *, wait: float | None = None,
-                     on_sent: Callable[[], None] | None = None) -> Prediction:
+                     on_sent: Callable[[], None] | None = None, deadline: float | None = None) -> Prediction:
         """Create a prediction (held open up to ``wait`` seconds by ``Prefer: wait``).
 
         An ambiguous failure (sent, no answer) never creates twice: recent
@@ -280,10 +269,17 @@ class AsyncSeedream:
                 data = await self._request("POST", path, json=body, headers=headers, timeout=wait_s + 30,
                                            kind="create", on_sent=on_sent)
                 prediction = self._prediction(data)
-            except ValidationError:
-                raise  # a 422 is a clear answer (and a ValueError): never resolved as ambiguous nor re-sent
-            except (_AmbiguousCreate, ValueError) as exc:
+            except _AmbiguousCreate as exc:
                 log.info("create was ambiguous (%s); looking for the prediction it may have made", exc)
+                found = await self._find_created(payload, sent_at, grace=self.create_grace)
+                if found is not None:
+                    return found
+                continue
+            except ValueError as exc:
+                if isinstance(exc, SeedreamError):
+                    raise  # a 422 is a clear answer: never resolved as ambiguous nor re-sent
+                # The answer arrived but is not a prediction (no id): the create may have made one.
+                log.info("create answered without a prediction (%s); looking for it", exc)
                 found = await self._find_created(payload, sent_at, grace=self.create_grace)
                 if found is not None:
                     return found
@@ -293,7 +289,7 @@ class AsyncSeedream:
                 # may exist with an id we never saw. Find it and cancel it, so nothing runs on unseen.
                 found = await self._find_created(payload, sent_at, grace=1.0, running_only=True)
                 if found is not None:
-                    await self._cancel_quietly(found.id)
+                    await self.cancel_quietly(found.id)
                 raise
             if prediction.id in self._claimed:
                 # A concurrent create of the same input lost its answer and adopted this prediction while our
@@ -325,7 +321,7 @@ class AsyncSeedream:
                 log.info("could not list predictions to resolve an ambiguous create: %s", exc)
                 data = {}
             candidates = []
-            for raw in data.get("results") or []:
+            for raw in (data.get("results") if isinstance(data, dict) else None) or []:
                 try:
                     p = self._prediction(raw)
                 except ValueError:
@@ -356,6 +352,10 @@ class AsyncSeedream:
                                  logs=scrub(prediction.logs, token))
         return prediction
 
+    def claim(self, prediction_id: str) -> None:
+        """Mark a prediction as followed by this process (an ambiguous create never adopts it)."""
+        self._claimed.add(prediction_id)
+
     async def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state."""
         return self._prediction(await self._request("GET", f"predictions/{prediction_id}"))
@@ -365,7 +365,8 @@ class AsyncSeedream:
         return self._prediction(await self._request("POST", f"predictions/{prediction_id}/cancel",
                                                         kind="cancel"))
 
-    async def _cancel_quietly(self, prediction_id: str) -> None:
+    async def cancel_quietly(self, prediction_id: str) -> None:
+        """`cancel`, for cleanup: errors are logged, never raised, and it gives up after 5 s."""
         with contextlib.suppress(SeedreamError, ValueError, asyncio.TimeoutError):
             await asyncio.wait_for(self.cancel(prediction_id), timeout=5)
 
@@ -374,169 +375,30 @@ class AsyncSeedream:
         data = await self._request("GET", "predictions")
         return [self._prediction(raw) for raw in data.get("results") or []]
 
-    # -- generate: the one submit-wait-download path ----------------------------------------
+    async def stream_events(self, url: str, *, with_token: bool) -> AsyncIterator[protocol.ServerSentEvent]:
+        """The server-sent events of a prediction's stream URL, as they come.
 
-    def build_input(self, prompt: str | SeedreamInput, **fields: Any) -> SeedreamInput:
-        """A validated `SeedreamInput`; local input images become data URIs. Raises `ValidationError`."""
-        if "image_input" in fields:
-            images = fields["image_input"]
-            if images is None:
-                images = []
-            elif isinstance(images, (str, bytes, Path)) or not isinstance(images, Sequence):
-                images = [images]  # one image is fine without a list
-            fields["image_input"] = [to_image_uri(image) for image in images]
-        if isinstance(prompt, SeedreamInput):
-            return prompt.replace(**fields) if fields else prompt
-        return SeedreamInput.from_payload({"prompt": prompt, **fields})
-
-    async def generate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
-                       timeout: float | None = None, **fields: Any) -> Result:
-        """Generate images and return them stored on disk.
-
-        >>> result = await client.generate("a red fox", size="1K", aspect_ratio="16:9")  # doctest: +SKIP
-
-        ``fields`` are the model's inputs by their schema names (``size``,
-        ``aspect_ratio``, ``image_input`` as paths/bytes/PIL/URLs, ...); invalid
-        ones raise `ValidationError` before any request. ``on_update`` receives
-        each `Update`; ``timeout`` is the deadline in seconds (default: the
-        client's). Cancelling the awaiting task cancels the prediction.
+        The token is sent only to the API's own origin (``with_token``). Raises `APIError` for an
+        error answer and `NetworkError` when the connection fails; the caller polls instead.
         """
-        inp = self.build_input(prompt, **fields)
-        started = time.monotonic()
-        deadline = self._deadline(started, timeout)
-        # A listener wants each image of a set as it appears: create without holding, and poll briskly.
-        progressive = on_update is not None and inp.expected_images > 1
-        wait = 1 if progressive else self.wait
-        if deadline is not None and wait > 0:
-            wait = max(1, min(wait, deadline - started))
-        # The journal entry and the staging folder are written while the service holds the create open
-        # (on_sent), not between its answer and the download: only the id is added after the answer.
-        run = self.gallery.pending({
-            "model": self.settings.model, "base_url": self.settings.public_base_url,
-            "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        if with_token:
+            headers["Authorization"] = f"Bearer {self.settings.token}"
+        decoder = protocol.SSEDecoder()
         try:
-            prediction = await self.create(inp, wait=wait, on_sent=run.prepare_quietly)
-        except BaseException:
-            run.abandon()
-            raise
-        try:
-            run.confirm(prediction.id)
-        except OSError as exc:  # the output folder is not writable: nothing could be saved
-            run.abandon()
-            if not prediction.done:
-                await self._cancel_quietly(prediction.id)
-            then = ("it was canceled" if not prediction.done else
-                    f"it finished: once the folder is writable, resume({prediction.id!r}) saves its images")
-            raise OutputError(f"cannot write to the output folder {self.settings.output_dir} ({exc.strerror or exc}); "
-                              f"prediction {prediction.id}: {then}", prediction_id=prediction.id) from None
-        return await self._finish(prediction, run.staging, started=started, deadline=deadline, on_update=on_update,
-                                  progressive=progressive)
+            async with self._client().stream("GET", url, headers=headers,
+                                             timeout=httpx.Timeout(30.0, connect=10.0, read=None)) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise self._error(response, None)
+                async for line in response.aiter_lines():
+                    for event in decoder.feed(line):
+                        yield event
+        except httpx.TransportError as exc:
+            raise NetworkError(f"the event stream of {url} broke ({type(exc).__name__})") from None
 
-    def _deadline(self, started: float, timeout: float | None) -> float | None:
-        limit = self.timeout if timeout is None else timeout
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0):
-            # Checked before the create: a NaN or negative deadline would bill a prediction and abandon it.
-            raise ValidationError([InvalidField("timeout", f"must be a number of seconds above 0, got {limit!r}",
-                                                "type", limit, "a number of seconds above 0, or None for none")])
-        return None if limit is None else started + limit
-
-    async def _finish(self, prediction: Prediction, staging: Path, *, started: float, deadline: float | None,
-                      on_update: OnUpdate | None, progressive: bool) -> Result:
-        """Follow a created prediction to the end, download its outputs into ``staging`` (an existing
-        folder) as they appear, store the run."""
-        downloads: dict[int, asyncio.Task[SavedImage]] = {}
-        saved: dict[int, SavedImage] = {}
-
-        def emit(event: Any, image: SavedImage | None = None) -> None:
-            if on_update is None:
-                return
-            paths = tuple(saved[i].path for i in sorted(saved))
-            try:
-                on_update(Update(event, prediction, time.monotonic() - started, paths, image))
-            except Exception:  # a broken display must not break the generation
-                log.exception("on_update callback failed")
-
-        def start_downloads() -> None:
-            for index, url in enumerate(prediction.output):
-                if index not in downloads:
-                    task = asyncio.ensure_future(self._download(url, staging / f"{index + 1}", prediction.id))
-                    downloads[index] = task
-                    if on_update is not None:
-                        task.add_done_callback(functools.partial(_saved, index))
-                    emit("output")
-
-        def _saved(index: int, task: asyncio.Task[SavedImage]) -> None:
-            if not task.cancelled() and task.exception() is None:
-                saved[index] = task.result()
-                emit("image", saved[index])
-
-        try:
-            emit("created")
-            if prediction.status not in ("starting",) or prediction.output:
-                start_downloads()
-            poll = 0
-            while not prediction.done:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise DeadlineExceeded(
-                        f"prediction {prediction.id} is still {prediction.status} after the "
-                        f"{deadline - started:g} s deadline; it may still finish: call resume({prediction.id!r}) "
-                        "later, or raise timeout=", prediction)
-                pause = protocol.poll_interval(poll, cap=0.5 if progressive else 2.0)
-                if deadline is not None:
-                    pause = max(0.0, min(pause, deadline - time.monotonic()))
-                await asyncio.sleep(pause)
-                poll += 1
-                previous, prediction = prediction, await self.get(prediction.id)
-                if prediction.status != previous.status:
-                    emit("status")
-                if prediction.logs != previous.logs:
-                    emit("logs")
-                start_downloads()
-            if prediction.status == "failed":
-                tail = prediction.log_tail(3)
-                error = scrub(prediction.error or "no error text", self.settings.token)
-                raise PredictionFailed(
-                    f"prediction {prediction.id} failed: {error}"
-                    + (f"\nlast log lines:\n{scrub(tail, self.settings.token)}" if tail else "")
-                    + "\nChange the prompt or settings and try again.", prediction)
-            if prediction.status in ("canceled", "aborted"):
-                raise PredictionCanceled(f"prediction {prediction.id} was canceled before it finished; "
-                                         "nothing was saved", prediction)
-            emit("status")
-            start_downloads()
-            if not downloads:
-                raise PredictionFailed(f"prediction {prediction.id} succeeded but returned no images", prediction)
-            results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
-            elapsed = time.monotonic() - started
-            folder = self.gallery.store(prediction.id, prediction.created_at, staging,
-                                        self._sidecar(prediction, results, elapsed))
-            result = Result(
-                prediction=prediction, paths=[folder / image.path.name for image in results], folder=folder,
-                input=redact_input(dict(prediction.input)), base_url=self.settings.public_base_url,
-                demo=self.settings.demo, elapsed=elapsed, sizes=[(i.width, i.height) for i in results])
-            for index, (image, path) in enumerate(zip(results, result.paths, strict=True)):
-                saved[index] = replace(image, path=path)  # the "done" update shows the stored files
-            emit("done")
-            return result
-        except asyncio.CancelledError:
-            await _cancel_all(downloads)
-            self.gallery.discard(staging)
-            if not prediction.done:
-                await self._cancel_quietly(prediction.id)
-                self.gallery.unjournal(prediction.id)
-            raise
-        except DeadlineExceeded:
-            await _cancel_all(downloads)
-            self.gallery.discard(staging)  # the journal entry stays: resume() can finish it later
-            raise
-        except BaseException as exc:
-            await _cancel_all(downloads)
-            self.gallery.discard(staging)
-            if prediction.done or isinstance(exc, NotFoundError):  # nothing left to resume
-                self.gallery.unjournal(prediction.id)
-            raise
-
-    async def _download(self, url: str, dest: Path, prediction_id: str) -> SavedImage:
+    async def download(self, url: str, dest: Path, prediction_id: str) -> SavedImage:
+        """Download one output to ``dest`` (extension from its type), verified, with retries."""
         for attempt in itertools.count():
             try:
                 return await download_image(self._client(), url, dest, prediction_id=prediction_id,
@@ -548,60 +410,44 @@ class AsyncSeedream:
                 await asyncio.sleep(protocol.backoff_delay(attempt, retry_after=exc.retry_after, rng=self._rng))
         raise AssertionError("unreachable")
 
-    def _sidecar(self, prediction: Prediction, images: Sequence[SavedImage], elapsed: float) -> dict[str, Any]:
-        """What is stored next to the images: everything about the run except the token."""
-        data = prediction.to_json()
-        data.update(
-            input=redact_input(dict(prediction.input)),
-            base_url=self.settings.public_base_url,
-            demo=self.settings.demo,
-            logs=scrub(prediction.logs, self.settings.token),
-            timings={"client_seconds": round(elapsed, 4), "predict_time": prediction.predict_time},
-            images=[{"file": i.path.name, "url": i.url, "mime": i.mime, "width": i.width, "height": i.height,
-                     "sha256": i.sha256, "bytes": i.bytes} for i in images],
-            package=f"seedream-widgets {__version__}",
-        )
-        data.pop("output", None)
-        return data
+    # -- what runs use -----------------------------------------------------------------
 
-    # -- many at once --------------------------------------------------------------------
+    def poll_delay(self, poll: int, prediction: Prediction) -> float:
+        """The pause before poll number ``poll`` of a prediction that offers no event stream."""
+        return protocol.poll_interval(poll, cap=1.0)
 
-    async def generate_many(self, items: Iterable[Item], *, concurrency: int = 8, timeout: float | None = None,
-                            on_progress: Callable[[int, Outcome], None] | None = None,
-                            **fields: Any) -> list[Outcome]:
-        """Generate for many prompts (or `SeedreamInput`s, or dicts of fields) with bounded concurrency.
+    async def pace(self, note: Callable[[str], Any]) -> None:
+        """Wait for this client's turn to create (a throttled account); ``note`` says why it waits."""
+        await self._respect_throttle()
 
-        >>> outcomes = await client.generate_many(["a fox", "an owl"], size="1K")  # doctest: +SKIP
+    def deadline_seconds(self, timeout: float | None) -> float | None:
+        """The deadline of a run in seconds (``timeout``, else the client's); checked before anything is sent."""
+        limit = self.timeout if timeout is None else timeout
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0):
+            # Checked before the create: a NaN or negative deadline would bill a prediction and abandon it.
+            raise ValidationError([InvalidField("timeout", f"must be a number of seconds above 0, got {limit!r}",
+                                                "type", limit, "a number of seconds above 0, or None for none")])
+        return None if limit is None else float(limit)
 
-        Keyword ``fields`` apply to every item (an item's own fields win). The
-        list comes back in input order, holding each `Result` or, for an item
-        that failed, its exception: one failure never loses the others.
+    # -- inputs ------------------------------------------------------------------------------
+
+    def build_input(self, prompt: str | SeedreamInput, **fields: Any) -> SeedreamInput:
+        """A validated `SeedreamInput` for this client's model; local input images become data URIs.
+
+        Raises `ValidationError` naming every invalid field.
         """
-        todo = list(items)
-        gate = asyncio.Semaphore(max(1, concurrency))
+        if "image_input" in fields:
+            images = fields["image_input"]
+            if images is None:
+                images = []
+            elif isinstance(images, (str, bytes, Path)) or not isinstance(images, Sequence):
+                images = [images]  # one image is fine without a list
+            fields["image_input"] = [to_image_uri(image) for image in images]
+        if isinstance(prompt, SeedreamInput):
+            return prompt.replace(**fields) if fields else prompt
+        return SeedreamInput(prompt, schema=self.schema, **fields)
 
-        async def one(index: int, item: Item) -> Outcome:
-            async with gate:
-                try:
-                    outcome: Outcome = await self.generate(self._merge(item, fields), timeout=timeout)
-                except SeedreamError as exc:
-                    outcome = exc
-            if on_progress is not None:
-                on_progress(index, outcome)
-            return outcome
-
-        tasks = [asyncio.ensure_future(one(i, item)) for i, item in enumerate(todo)]
-        try:
-            return list(await asyncio.gather(*tasks))
-        except BaseException:
-            # gather() gives up at the first failure (a cancel included) while the others run on; wait for
-            # every item to finish its own cleanup, so each running prediction gets its cancel request.
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            raise
-
-    def _merge(self, item: Item, shared: Mapping[str, Any]) -> SeedreamInput:
+    def _item_input(self, item: Item, shared: Mapping[str, Any]) -> SeedreamInput:
         if isinstance(item, SeedreamInput):
             extra = {k: v for k, v in shared.items() if k not in item.explicit}
             return self.build_input(item, **extra)
@@ -610,20 +456,144 @@ class AsyncSeedream:
             prompt = merged.pop("prompt", None)
             if prompt is None:
                 raise ValidationError([InvalidField("prompt", "is required", "required", None,
-                                                    FIELD["prompt"].allowed)])
+                                                    self.schema.field("prompt").allowed)])
             return self.build_input(prompt, **merged)
         return self.build_input(item, **shared)
 
-    async def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
-                      on_progress: Callable[[int, Outcome], None] | None = None,
-                      **axes_and_fields: Any) -> Comparison:
-        """One prompt across every combination of some settings, as a labelled grid.
+    # -- starting runs -------------------------------------------------------------------------
 
-        >>> await client.compare("a lighthouse", size=["1K", "2K"], aspect_ratio=["1:1", "16:9"])  # doctest: +SKIP
+    def _spawn(self, loop: asyncio.AbstractEventLoop, **options: Any) -> Run:
+        """A new `Run` on ``loop``, started there."""
+        run = Run(self, loop, **options)
+        if run.done():
+            return run
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is loop:
+            run._launch()
+        else:
+            loop.call_soon_threadsafe(run._launch)
+        return run
 
-        Keyword arguments with a list value are axes; the others apply to every cell.
+    def _spawn_batch(self, loop: asyncio.AbstractEventLoop, items: Iterable[Item], *, concurrency: int,
+                     timeout: float | None, skip_stored: bool, labels: Sequence[str] | None,
+                     shared: Mapping[str, Any]) -> list[Run]:
+        """One run per item, at most ``concurrency`` creating at once; invalid items end at once."""
+        todo = list(items)
+        gate = asyncio.Semaphore(max(1, concurrency))
+        inputs: list[SeedreamInput | SeedreamError] = []
+        with _caveats_once():
+            for item in todo:
+                try:
+                    inputs.append(self._item_input(item, shared))
+                except SeedreamError as exc:
+                    inputs.append(exc)
+        matches = self._stored_matches([i for i in inputs if isinstance(i, SeedreamInput)]) if skip_stored else {}
+        runs = []
+        for index, inp in enumerate(inputs):
+            label = labels[index] if labels is not None and index < len(labels) else ""
+            if isinstance(inp, SeedreamError):
+                runs.append(Run(self, loop, error=inp, label=label))
+                continue
+            found = matches.get(index) if skip_stored else None
+            if isinstance(found, Result):
+                runs.append(self._spawn(loop, input=inp, stored=found, label=label))
+            else:
+                runs.append(self._spawn(loop, input=inp, timeout=timeout, label=label, gate=gate,
+                                        resume_id=found or ""))
+        return runs
+
+    def _stored_matches(self, inputs: Sequence[SeedreamInput]) -> dict[int, Result | str]:
+        """For each input (by position): a run already stored with it, else a journaled prediction to resume.
+
+        Each stored run and each journal entry is used once, oldest first, so N identical items
+        need N stored runs.
         """
-        axes = _axes(axes_and_fields)
+        stored = self.gallery.stored_by_input(self.settings.model, demo=self.settings.demo)
+        journaled = self.gallery.journaled_by_input(self.settings.model)
+        found: dict[int, Result | str] = {}
+        for index, inp in enumerate(inputs):
+            key = self.gallery.input_key(inp.to_payload())
+            if stored.get(key):
+                found[index] = Result.from_record(stored[key].pop(0))
+            elif journaled.get(key):
+                found[index] = journaled[key].pop(0)
+        return found
+
+    def start(self, prompt: str | SeedreamInput, *, timeout: float | None = None, label: str = "",
+              **fields: Any) -> Run:
+        """Start a generation on the running loop and return its `Run` at once.
+
+        >>> run = client.start("a red fox", size="1K")     # doctest: +SKIP
+        >>> result = await run
+
+        Invalid fields raise `ValidationError` here, before anything is sent.
+        """
+        inp = self.build_input(prompt, **fields)
+        return self._spawn(asyncio.get_running_loop(), input=inp, timeout=timeout, label=label)
+
+    async def generate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
+                       timeout: float | None = None, **fields: Any) -> Result:
+        """Generate images and return them stored on disk: ``await start(...)``.
+
+        >>> result = await client.generate("a red fox", size="1K", aspect_ratio="16:9")  # doctest: +SKIP
+
+        ``fields`` are the model's inputs by their schema names (``size``,
+        ``aspect_ratio``, ``image_input`` as paths/bytes/PIL/URLs, ...); invalid
+        ones raise `ValidationError` before any request. ``on_update`` receives
+        each `RunState` (on this loop); ``timeout`` is the deadline in seconds
+        (default: the client's). Cancelling the awaiting task cancels the prediction.
+        """
+        run = self.start(prompt, timeout=timeout, **fields)
+        if on_update is not None:
+            loop = asyncio.get_running_loop()
+            run.subscribe(on_update, deliver=loop.call_soon_threadsafe)
+        return await run
+
+    def start_many(self, items: Iterable[Item], *, concurrency: int = 8, timeout: float | None = None,
+                   skip_stored: bool = False, labels: Sequence[str] | None = None,
+                   **fields: Any) -> Batch[list[Outcome]]:
+        """Start many generations (prompts, inputs or dicts of fields) on the running loop; returns a `Batch`.
+
+        Keyword ``fields`` apply to every item (an item's own fields win). With ``skip_stored``,
+        items already stored in the output folder are not run again, and predictions a killed
+        run left running are resumed instead of created again.
+        """
+        loop = asyncio.get_running_loop()
+        runs = self._spawn_batch(loop, items, concurrency=concurrency, timeout=timeout, skip_stored=skip_stored,
+                                 labels=labels, shared=fields)
+        return Batch(runs, loop, list)
+
+    async def generate_many(self, items: Iterable[Item], *, concurrency: int = 8, timeout: float | None = None,
+                            on_progress: Callable[[BatchState], Any] | None = None,
+                            **fields: Any) -> list[Outcome]:
+        """Generate for many prompts (or `SeedreamInput`s, or dicts of fields) with bounded concurrency.
+
+        >>> outcomes = await client.generate_many(["a fox", "an owl"], size="1K")  # doctest: +SKIP
+
+        The list comes back in input order, holding each `Result` or, for an item
+        that failed, its exception: one failure never loses the others.
+        """
+        batch = self.start_many(items, concurrency=concurrency, timeout=timeout, **fields)
+        if on_progress is not None:
+            batch.subscribe(on_progress, deliver=asyncio.get_running_loop().call_soon_threadsafe)
+        return await batch
+
+    def start_compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
+                      **axes_and_fields: Any) -> Batch[Comparison]:
+        """Start one prompt across every combination of some settings; ``wait()`` gives a `Comparison`.
+
+        Keyword arguments with a list value are axes; the others apply to every cell. Every
+        cell is validated before anything is sent (all problems at once).
+        """
+        loop = asyncio.get_running_loop()
+        return self._compare_batch(loop, prompt, concurrency, timeout, axes_and_fields)
+
+    def _compare_batch(self, loop: asyncio.AbstractEventLoop, prompt: str, concurrency: int, timeout: float | None,
+                       axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:
+        axes = compare_axes(axes_and_fields)
         shared = {k: v for k, v in axes_and_fields.items() if k not in axes}
         if not axes:
             raise ValidationError([InvalidField(
@@ -631,9 +601,37 @@ class AsyncSeedream:
                 "required", None, "a list of values for any field")])
         combos = [dict(zip(axes, values, strict=False)) for values in itertools.product(*axes.values())]
         items: list[Item] = [{"prompt": prompt, **shared, **combo} for combo in combos]
-        outcomes = await self.generate_many(items, concurrency=concurrency, timeout=timeout,
-                                            on_progress=on_progress)
-        return Comparison(prompt=prompt, axes=axes, cells=list(zip(combos, outcomes, strict=False)))
+        problems: list[InvalidField] = []
+        with _caveats_once():
+            for item in items:  # every problem of every cell, before anything is sent
+                try:
+                    self._item_input(item, {})
+                except ValidationError as exc:
+                    problems.extend(p for p in exc.invalid_fields if p not in problems)
+        if problems:
+            raise ValidationError(problems)
+        labels = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in combos]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SeedreamWarning)  # already said once above
+            runs = self._spawn_batch(loop, items, concurrency=concurrency, timeout=timeout, skip_stored=False,
+                                     labels=labels, shared={})
+
+        def collect(outcomes: list[Outcome]) -> Comparison:
+            return Comparison(prompt=prompt, axes=axes, cells=list(zip(combos, outcomes, strict=True)))
+
+        return Batch(runs, loop, collect, label="compare")
+
+    async def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
+                      on_progress: Callable[[BatchState], Any] | None = None,
+                      **axes_and_fields: Any) -> Comparison:
+        """One prompt across every combination of some settings, as a labelled grid.
+
+        >>> await client.compare("a lighthouse", size=["1K", "2K"], aspect_ratio=["1:1", "16:9"])  # doctest: +SKIP
+        """
+        batch = self.start_compare(prompt, concurrency=concurrency, timeout=timeout, **axes_and_fields)
+        if on_progress is not None:
+            batch.subscribe(on_progress, deliver=asyncio.get_running_loop().call_soon_threadsafe)
+        return await batch
 
     # -- history and resume --------------------------------------------------------------
 
@@ -641,22 +639,20 @@ class AsyncSeedream:
         """Stored runs in the output folder, newest first."""
         return self.gallery.history(limit)
 
+    def resume_run(self, prediction_id: str, *, timeout: float | None = None) -> Run:
+        """A `Run` that finishes a prediction started earlier (see `resume`)."""
+        return self._spawn(asyncio.get_running_loop(), resume_id=prediction_id, timeout=timeout)
+
     async def resume(self, prediction_id: str, *, on_update: OnUpdate | None = None,
                      timeout: float | None = None) -> Result:
         """Finish a run after a restart: waits for it if still running, downloads and stores it.
 
         A run already stored whole is returned from disk without any request.
         """
-        record = self.gallery.find(prediction_id)
-        if record is not None and record.complete:
-            return Result.from_record(record)
-        started = time.monotonic()
-        prediction = await self.get(prediction_id)
-        self._claimed.add(prediction.id)
-        staging = self.gallery.staging_for(prediction.id)
-        staging.mkdir(parents=True, exist_ok=True)
-        return await self._finish(prediction, staging, started=started, deadline=self._deadline(started, timeout),
-                                  on_update=on_update, progressive=on_update is not None)
+        run = self.resume_run(prediction_id, timeout=timeout)
+        if on_update is not None:
+            run.subscribe(on_update, deliver=asyncio.get_running_loop().call_soon_threadsafe)
+        return await run
 
     def in_flight(self) -> list[dict[str, Any]]:
         """Journal entries of runs started and never stored (candidates for `resume`)."""
@@ -672,35 +668,43 @@ def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, Any], Awaitable[
     return trace
 
 
-def _axes(axes_and_fields: Mapping[str, Any]) -> dict[str, list[Any]]:
+def compare_axes(axes_and_fields: Mapping[str, Any]) -> dict[str, list[Any]]:
     """The keyword arguments of `compare` that are axes: those given a list of values (image_input is a list
     by nature, never an axis)."""
     return {k: list(v) for k, v in axes_and_fields.items() if isinstance(v, (list, tuple)) and k != "image_input"}
 
 
-async def _cancel_all(tasks: Mapping[int, asyncio.Task[Any]]) -> None:
-    pending = [t for t in tasks.values() if not t.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks.values():  # retrieve exceptions so asyncio does not log "never retrieved"
-        if task.done() and not task.cancelled():
-            task.exception()
+class _caveats_once(contextlib.AbstractContextManager[None]):
+    """Inside: each distinct `SeedreamWarning` is shown once (a batch's items often share one)."""
+
+    def __enter__(self) -> None:
+        self._catcher = warnings.catch_warnings(record=True)
+        self._caught = self._catcher.__enter__()
+        warnings.simplefilter("always", SeedreamWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._catcher.__exit__(None, None, None)
+        seen: set[str] = set()
+        for warning in self._caught:
+            text = str(warning.message)
+            if issubclass(warning.category, SeedreamWarning) and text in seen:
+                continue
+            seen.add(text)
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
 
 class Seedream:
-    """The Seedream 4 client for notebooks and scripts (synchronous).
+    """The Seedream client for notebooks and scripts (synchronous).
 
     >>> from seedream_widgets import Seedream
     >>> client = Seedream()                       # demo backend when no token is set   # doctest: +SKIP
     >>> result = client.generate("a red fox in the snow", size="1K")                   # doctest: +SKIP
     >>> result.paths                                                                   # doctest: +SKIP
 
-    Every call runs the `AsyncSeedream` coroutines on the engine loop thread
-    and waits, so it works inside a running notebook loop, in scripts and in
-    widget callbacks alike. ``await client.agenerate(...)`` does the same without
-    blocking the caller's loop. Interrupting a call cancels the prediction.
+    Every call starts `AsyncSeedream` runs on the engine loop thread and waits, so it
+    works inside a running notebook loop, in scripts and in widget callbacks alike.
+    ``start(...)`` returns the `Run` at once instead; ``await client.agenerate(...)`` waits
+    without blocking the caller's loop. Interrupting a call cancels the prediction.
     """
 
     def __init__(
@@ -727,46 +731,84 @@ class Seedream:
     def gallery(self) -> Gallery:
         return self._core.gallery
 
+    @property
+    def schema(self) -> ModelSchema:
+        """The input schema of this client's model."""
+        return self._core.schema
+
     def __repr__(self) -> str:
         return repr(self._core).replace("AsyncSeedream", "Seedream", 1)
 
-    def _run(self, coro: Awaitable[Any], events: queue.SimpleQueue[Callable[[], None]] | None = None) -> Any:
-        return self._engine.run(coro, events=events)  # type: ignore[arg-type]
+    def _run(self, coro: Awaitable[Any]) -> Any:
+        return self._engine.run(coro)  # type: ignore[arg-type]
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def start(self, prompt: str | SeedreamInput, *, timeout: float | None = None, label: str = "",
+              **fields: Any) -> Run:
+        """Start a generation and return its `Run` at once (the work runs on the engine loop).
+
+        >>> run = client.start("a red fox", size="1K")    # doctest: +SKIP
+        >>> run.subscribe(print)                          # doctest: +SKIP
+        >>> run.wait().paths                              # doctest: +SKIP
+
+        The input is built and checked here, on the calling thread: a `ValidationError` needs
+        no round trip, and reading input images never holds up other runs.
+        """
+        inp = self._core.build_input(prompt, **fields)
+        return self._core._spawn(self._engine.loop, input=inp, timeout=timeout, label=label)
 
     def generate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
                  timeout: float | None = None, **fields: Any) -> Result:
-        """Generate images and return them stored on disk; see `AsyncSeedream.generate`.
+        """Generate images and return them stored on disk: ``start(...).wait()``.
 
-        ``on_update`` runs on the calling thread while it waits (so a display it
-        makes lands in the cell that is running), not on the engine thread.
+        ``on_update`` is called with each `RunState` on the calling thread while it waits (so
+        a display it makes lands in the cell that is running), not on the engine thread.
         """
-        # The input is built and checked here, on the calling thread: reading and encoding input images
-        # never holds up the engine loop (other panels' runs), and a ValidationError needs no round trip.
-        inp = self._core.build_input(prompt, **fields)
-        events, relay = _relay(on_update)
-        return self._run(self._core.generate(inp, on_update=relay, timeout=timeout), events)  # type: ignore[no-any-return]
+        return self.start(prompt, timeout=timeout, **fields).wait(on_state=on_update)
 
     async def agenerate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
                         timeout: float | None = None, **fields: Any) -> Result:
         """``await``-able `generate` that leaves the caller's loop free (the work runs on the engine loop)."""
-        future = self._engine.submit(self._core.generate(prompt, on_update=on_update, timeout=timeout, **fields))
-        return await asyncio.wrap_future(future)
+        run = self.start(prompt, timeout=timeout, **fields)
+        if on_update is not None:
+            run.subscribe(on_update, deliver=asyncio.get_running_loop().call_soon_threadsafe)
+        return await run
+
+    def start_many(self, items: Iterable[Item], *, concurrency: int = 8, timeout: float | None = None,
+                   skip_stored: bool = False, labels: Sequence[str] | None = None,
+                   **fields: Any) -> Batch[list[Outcome]]:
+        """Start many generations at once and return their `Batch`; see `AsyncSeedream.start_many`."""
+        runs = self._core._spawn_batch(self._engine.loop, items, concurrency=concurrency, timeout=timeout,
+                                       skip_stored=skip_stored, labels=labels, shared=fields)
+        return Batch(runs, self._engine.loop, list)
 
     def generate_many(self, items: Iterable[Item], *, concurrency: int = 8, timeout: float | None = None,
                       progress: bool = True, **fields: Any) -> list[Outcome]:
         """Many generations at once; see `AsyncSeedream.generate_many`. Shows progress unless ``progress=False``."""
-        todo = list(items)
-        events, on_progress = _progress_pump(len(todo), progress)
-        return self._run(self._core.generate_many(todo, concurrency=concurrency, timeout=timeout,  # type: ignore[no-any-return]
-                                                  on_progress=on_progress, **fields), events)
+        batch = self.start_many(items, concurrency=concurrency, timeout=timeout, **fields)
+        return batch.wait(on_state=_progress(progress, len(batch)), every=1.0)
+
+    def start_compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
+                      **axes_and_fields: Any) -> Batch[Comparison]:
+        """Start a comparison and return its `Batch`; see `AsyncSeedream.start_compare`."""
+        return self._core._compare_batch(self._engine.loop, prompt, concurrency, timeout, axes_and_fields)
 
     def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None, progress: bool = True,
                 **axes_and_fields: Any) -> Comparison:
         """One prompt across a product of settings; see `AsyncSeedream.compare`."""
-        total = math.prod(len(values) for values in _axes(axes_and_fields).values())
-        events, on_progress = _progress_pump(total, progress)
-        return self._run(self._core.compare(prompt, concurrency=concurrency, timeout=timeout,  # type: ignore[no-any-return]
-                                            on_progress=on_progress, **axes_and_fields), events)
+        batch = self.start_compare(prompt, concurrency=concurrency, timeout=timeout, **axes_and_fields)
+        return batch.wait(on_state=_progress(progress, len(batch)), every=1.0)
+
+    def resume_run(self, prediction_id: str, *, timeout: float | None = None) -> Run:
+        """A `Run` that finishes a prediction started earlier; see `AsyncSeedream.resume`."""
+        return self._core._spawn(self._engine.loop, resume_id=prediction_id, timeout=timeout)
+
+    def resume(self, prediction_id: str, *, on_update: OnUpdate | None = None, timeout: float | None = None) -> Result:
+        """Finish or re-download a run after a kernel restart; see `AsyncSeedream.resume`."""
+        return self.resume_run(prediction_id, timeout=timeout).wait(on_state=on_update)
+
+    # -- the resource, low level -----------------------------------------------------------------
 
     def create(self, prompt: str | SeedreamInput, *, wait: float | None = None, **fields: Any) -> Prediction:
         """Create a prediction without following it (low level)."""
@@ -777,11 +819,6 @@ class Seedream:
 
     def cancel(self, prediction_id: str) -> Prediction:
         return self._run(self._core.cancel(prediction_id))  # type: ignore[no-any-return]
-
-    def resume(self, prediction_id: str, *, on_update: OnUpdate | None = None, timeout: float | None = None) -> Result:
-        """Finish or re-download a run after a kernel restart; see `AsyncSeedream.resume`."""
-        events, relay = _relay(on_update)
-        return self._run(self._core.resume(prediction_id, on_update=relay, timeout=timeout), events)  # type: ignore[no-any-return]
 
     def history(self, limit: int | None = 20) -> list[RunRecord]:
         return self._core.history(limit)
@@ -803,26 +840,8 @@ class Seedream:
         self.close()
 
 
-def _relay(on_update: OnUpdate | None) -> tuple[queue.SimpleQueue[Callable[[], None]] | None, OnUpdate | None]:
-    """An ``on_update`` for the engine side that hands each update to the waiting thread."""
-    if on_update is None:
-        return None, None
-    events: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-    return events, lambda update: events.put(functools.partial(on_update, update))
-
-
-def _progress_pump(total: int, enabled: bool) -> tuple[queue.SimpleQueue[Callable[[], None]] | None,
-                                                       Callable[[int, Outcome], None] | None]:
-    """A progress display updated on the waiting thread (so its output lands in the waiting cell)."""
+def _progress(enabled: bool, total: int) -> Callable[[BatchState], None] | None:
+    """The registered progress view for a blocking batch (`seedream_widgets.display`), if wanted."""
     if not enabled or total < 2:
-        return None, None
-    from .display import ProgressDisplay
-
-    display = ProgressDisplay(total)
-    events: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-
-    def on_progress(index: int, outcome: Outcome) -> None:
-        ok = isinstance(outcome, Result)
-        events.put(lambda: display.advance(ok))
-
-    return events, on_progress
+        return None
+    return _present.progress_renderer()

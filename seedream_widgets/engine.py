@@ -1,4 +1,4 @@
-"""The engine loop: one private asyncio loop in a daemon thread that runs all network work.
+"""The engine's threads: one private asyncio loop that runs all network work, and one that delivers states.
 
 Why a thread and not nest_asyncio: a notebook cell already runs inside the
 kernel's event loop, so ``asyncio.run`` fails there; patching the loop to be
@@ -6,6 +6,13 @@ re-entrant (nest_asyncio) is unmaintained and breaks newer Pythons (see
 ``docs/async.md``). Instead every coroutine runs on this loop, and callers wait
 on a `concurrent.futures.Future`: the same code path in a cell, a script, a
 widget callback on a kernel subshell thread, or a test.
+
+The second thread, the notifier, calls the front doors' callbacks (`Run.subscribe`)
+in order, each in the `contextvars.Context` of the code that subscribed: a
+renderer may draw thumbnails there without holding up the engine loop, and
+ipykernel's parent header (kept in a context variable) sends its output to the
+cell that started the run. This module is private to the engine: front doors
+use `Run` and the clients, never these threads.
 """
 
 from __future__ import annotations
@@ -14,14 +21,17 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import contextvars
+import logging
 import queue
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["EngineLoop", "engine_loop"]
+__all__ = ["EngineLoop", "Notifier", "engine_loop", "notifier"]
 
 T = TypeVar("T")
+log = logging.getLogger("seedream_widgets")
 
 
 class EngineLoop:
@@ -68,54 +78,25 @@ class EngineLoop:
     def call_soon(self, fn: Callable[[], Any]) -> None:
         self._loop.call_soon_threadsafe(fn)
 
-    def run(self, coro: Coroutine[Any, Any, T], *, timeout: float | None = None,
-            events: queue.SimpleQueue[Callable[[], None]] | None = None) -> T:
-        """Run a coroutine on the engine loop and wait for it on the calling thread.
+    def run(self, coro: Coroutine[Any, Any, T], *, timeout: float | None = None) -> T:
+        """Run a short coroutine (one request) on the engine loop and wait for it on the calling thread.
 
-        ``events`` is a queue of callables that the engine side fills (progress
-        displays); they run here, on the waiting thread, so their output lands in
-        the cell that is waiting. A KeyboardInterrupt (the kernel's stop button)
-        cancels the coroutine, waits briefly for its cleanup (e.g. sending a
-        cancel to the service), then propagates.
+        A KeyboardInterrupt cancels the coroutine, lets its cleanup start, and propagates.
+        Generations are `Run`s, whose `Run.wait` has the full interrupt handling.
         """
         if self.in_engine_thread():
             coro.close()
             raise RuntimeError("EngineLoop.run called from the engine thread itself; await the coroutine instead")
-        started, finished = threading.Event(), threading.Event()
-
-        async def tracked() -> T:
-            started.set()
-            try:
-                return await coro
-            finally:
-                finished.set()
-
-        future = self.submit(tracked())
+        future = self.submit(coro)
         try:
-            while True:
-                if events is not None:
-                    _drain(events)
-                try:
-                    return future.result(timeout=0.05 if events is not None else timeout)
-                except concurrent.futures.TimeoutError:
-                    if events is None:
-                        raise
+            return future.result(timeout=timeout)
         except KeyboardInterrupt:
             future.cancel()
-            # Let the coroutine's cleanup (the cancel request) finish, but not forever. (The future itself
-            # reports "cancelled" at once, before the task on the engine loop has even seen the cancel.)
             delivered = threading.Event()
             self._loop.call_soon_threadsafe(delivered.set)  # runs after the cancel reached the task
             with contextlib.suppress(BaseException):
                 delivered.wait(timeout=1)
-                if started.is_set():
-                    finished.wait(timeout=5)
-                else:  # cancelled before it ever ran: nothing to clean up
-                    coro.close()
             raise
-        finally:
-            if events is not None:
-                _drain(events)
 
     def close(self) -> None:
         if self._loop.is_closed():
@@ -124,24 +105,57 @@ class EngineLoop:
         self._thread.join(timeout=5)
 
 
-def _drain(events: queue.SimpleQueue[Callable[[], None]]) -> None:
-    while True:
-        try:
-            callback = events.get_nowait()
-        except queue.Empty:
-            return
-        callback()
+class Notifier:
+    """A daemon thread that runs callbacks one at a time, in order, each in its own context."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[contextvars.Context, Callable[[], None]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._main, name="seedream-notify", daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            context, callback = item
+            try:
+                context.run(callback)
+            except Exception:  # a broken renderer must not stop the others (nor the run)
+                log.exception("a seedream state callback failed")
+
+    def call(self, callback: Callable[[], None], context: contextvars.Context | None = None) -> None:
+        """Run ``callback`` on the notifier thread, after everything queued before it."""
+        self._queue.put((context or contextvars.copy_context(), callback))
+
+    def in_notifier_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
 
 
 _ENGINE: EngineLoop | None = None
-_ENGINE_LOCK = threading.Lock()
+_NOTIFIER: Notifier | None = None
+_LOCK = threading.Lock()
 
 
 def engine_loop() -> EngineLoop:
     """The process-wide engine loop, started on first use."""
     global _ENGINE
-    with _ENGINE_LOCK:
+    with _LOCK:
         if _ENGINE is None:
             _ENGINE = EngineLoop()
             atexit.register(_ENGINE.close)
         return _ENGINE
+
+
+def notifier() -> Notifier:
+    """The process-wide notifier thread, started on first use."""
+    global _NOTIFIER
+    with _LOCK:
+        if _NOTIFIER is None:
+            _NOTIFIER = Notifier()
+            atexit.register(_NOTIFIER.close)
+        return _NOTIFIER

@@ -16,8 +16,11 @@ Every error the package raises on purpose derives from `SeedreamError`, so
     │   ├── PredictionFailed     status "failed": the service's error text and log tail
     │   ├── PredictionCanceled   status "canceled": by you, or from elsewhere
     │   └── DeadlineExceeded     still running when the client's deadline passed
-    └── OutputError              an output could not be downloaded or is not a usable image
-        └── OutputExpired        the output URL is gone (Replicate keeps them about an hour)
+    ├── OutputError              an output could not be downloaded, is not a usable image, or could not
+    │   │                        be written (names the prediction: resume(id) saves it later)
+    │   └── OutputExpired        the output URL is gone (Replicate keeps them about an hour)
+    ├── CostLimitExceeded        the price at most of what was asked is over max_cost (nothing was sent)
+    └── WaitTimeout              Run.wait(timeout=...) stopped waiting; the run goes on
 
 Messages say what happened and what to do next. None of them ever contains the
 API token: the client scrubs every text that came from the network before it
@@ -37,6 +40,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "CostLimitExceeded",
     "DeadlineExceeded",
     "InvalidField",
     "NetworkError",
@@ -51,6 +55,7 @@ __all__ = [
     "SeedreamError",
     "SeedreamWarning",
     "ValidationError",
+    "WaitTimeout",
 ]
 
 
@@ -258,3 +263,19 @@ class OutputError(SeedreamError):
 
 class OutputExpired(OutputError):
     """The output URL answered 404/410: Replicate deletes outputs about an hour after a run."""
+
+
+class CostLimitExceeded(SeedreamError):
+    """What was asked could cost more than ``max_cost`` (``SEEDREAM_MAX_COST``); nothing was sent.
+
+    ``estimate`` is the `seedream_widgets.models.Estimate` that was refused, ``limit`` the limit in USD.
+    """
+
+    def __init__(self, message: str, *, estimate: Any = None, limit: float | None = None) -> None:
+        self.estimate = estimate
+        self.limit = limit
+        super().__init__(message)
+
+
+class WaitTimeout(SeedreamError, TimeoutError):
+    """`Run.wait` (or a batch's) stopped waiting after its ``timeout``; the run itself goes on."""

@@ -168,6 +168,28 @@ class RunRecord:
     def complete(self) -> bool:
         return bool(self.paths) and all(p.is_file() for p in self.paths)
 
+    @property
+    def model(self) -> str:
+        return str(self.sidecar.get("model") or "")
+
+    @property
+    def demo(self) -> bool:
+        return bool(self.sidecar.get("demo"))
+
+    @property
+    def saved_at(self) -> str:
+        return str(self.sidecar.get("saved_at") or self.created_at)
+
+    @property
+    def input(self) -> dict[str, Any]:
+        value = self.sidecar.get("input")
+        return dict(value) if isinstance(value, Mapping) else {}
+
+    @property
+    def sizes(self) -> list[tuple[int, int]]:
+        """(width, height) of each image, as stored."""
+        return [(int(i.get("width") or 0), int(i.get("height") or 0)) for i in self.sidecar.get("images", [])]
+
 
 class Gallery:
     """Where runs are kept.
@@ -248,17 +270,54 @@ class Gallery:
         shutil.rmtree(staging, ignore_errors=True)
 
     def find(self, prediction_id: str) -> RunRecord | None:
-        for sidecar in self.root.glob(f"*/{prediction_id}/{SIDECAR}"):
+        """The stored run of a prediction id, or None."""
+        if not prediction_id or "/" in prediction_id or prediction_id.startswith("."):
+            return None
+        for sidecar in self.root.glob(f"*/{glob_escape(prediction_id)}/{SIDECAR}"):
             record = _read(sidecar)
             if record:
                 return record
         return None
+
+    def find_prefix(self, prefix: str) -> list[RunRecord]:
+        """The stored runs whose prediction id starts with ``prefix`` (newest first)."""
+        if not prefix or "/" in prefix or prefix.startswith("."):
+            return []
+        records = [r for r in (_read(p) for p in self.root.glob(f"*/{glob_escape(prefix)}*/{SIDECAR}")) if r]
+        return sorted(records, key=lambda r: r.saved_at, reverse=True)
+
+    @staticmethod
+    def input_key(payload: Mapping[str, Any]) -> str:
+        """What makes two inputs "the same" for matching stored runs: the canonical JSON of the input as stored."""
+        return json.dumps(redact_input(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                          default=str)
+
+    def stored_by_input(self, model: str, *, demo: bool) -> dict[str, list[RunRecord]]:
+        """Complete stored runs of ``model`` in this mode (demo or real), by `input_key`, oldest first."""
+        found: dict[str, list[RunRecord]] = {}
+        for record in reversed(self.history(None)):
+            if record.demo == demo and record.model in ("", model) and record.input and record.complete:
+                found.setdefault(self.input_key(record.input), []).append(record)
+        return found
+
+    def journaled_by_input(self, model: str) -> dict[str, list[str]]:
+        """Ids of in-flight predictions of ``model`` (started, never stored), by `input_key`, oldest first."""
+        found: dict[str, list[str]] = {}
+        for entry in self.in_flight():
+            if entry.get("model") == model and isinstance(entry.get("input"), Mapping) and entry.get("id"):
+                found.setdefault(self.input_key(entry["input"]), []).append(str(entry["id"]))
+        return found
 
     def history(self, limit: int | None = None) -> list[RunRecord]:
         """Stored runs, newest first."""
         records = [r for r in (_read(p) for p in self.root.glob(f"*/*/{SIDECAR}")) if r]
         records.sort(key=lambda r: str(r.sidecar.get("saved_at", "")), reverse=True)
         return records[:limit] if limit else records
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with glob's special characters made literal."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _read(sidecar: Path) -> RunRecord | None:

@@ -15,7 +15,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import httpx
 
@@ -300,7 +300,7 @@ def _verify(path: Path, url: str, prediction_id: str, *, head: bytes, tail: byte
     return mime, width, height
 
 
-def thumbnail(path: Path, *, max_px: int = THUMBNAIL_PX) -> tuple[bytes, str]:
+def thumbnail(path: Path | BinaryIO, *, max_px: int = THUMBNAIL_PX) -> tuple[bytes, str]:
     """A JPEG thumbnail of at most ``max_px`` on the long side: what notebooks and widgets carry."""
     from PIL import Image
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -18,11 +20,14 @@ __all__ = [
     "RETRYABLE_STATUSES",
     "backoff_delay",
     "create_path",
-    "is_ambiguous",
+    "is_network_fault",
     "is_surely_unsent",
     "poll_interval",
     "prefer_header",
     "retry_after_seconds",
+    "ServerSentEvent",
+    "SSEDecoder",
+    "stream_url",
 ]
 
 MAX_WAIT_SECONDS = 60
@@ -100,14 +105,72 @@ def poll_interval(attempt: int, *, first: float = 0.25, factor: float = 1.5, cap
     return min(cap, first * factor ** attempt)
 
 
+def is_network_fault(exc: BaseException) -> bool:
+    """Whether an exception is a fault of the connection (worth the retry and ambiguous-create paths).
+
+    Everything else (a request that cannot be encoded, a bug) is raised as it is: retrying it
+    would send nothing new, and an ambiguous-create search would look for a prediction that
+    was never made.
+    """
+    return isinstance(exc, httpx.TransportError)
+
+
 def is_surely_unsent(exc: BaseException) -> bool:
     """The request never reached the server, so even a create may be sent again."""
     return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
 
 
-def is_ambiguous(exc: BaseException) -> bool:
-    """The request was (perhaps) sent but no usable answer came back.
+def stream_url(urls: Mapping[str, str], base_url: str) -> tuple[str, bool] | None:
+    """(the prediction's server-sent events URL, whether to send the token with it), or None.
 
-    For a create this means a prediction may exist: resolve before creating again.
+    Replicate's stream URLs live on another host and are readable without the token (its
+    JavaScript client follows them without one): the token goes only to the API's own origin.
     """
-    return isinstance(exc, (httpx.TransportError, ValueError)) and not is_surely_unsent(exc)
+    url = urls.get("stream")
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return None
+    here, there = urlsplit(base_url), urlsplit(url)
+    same_origin = (here.scheme, here.netloc) == (there.scheme, there.netloc)
+    return url, same_origin
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    """One event of a ``text/event-stream``: Replicate sends ``output``, ``logs``, ``error`` and ``done``."""
+
+    event: str
+    data: str
+    id: str = ""
+
+
+class SSEDecoder:
+    """Lines of a ``text/event-stream`` in, events out (the WHATWG rules a Replicate stream needs).
+
+    >>> decoder = SSEDecoder()
+    >>> [e for line in ["event: logs", "data: step 1", "", "event: done", "data: {}", ""]
+    ...  for e in decoder.feed(line)]
+    [ServerSentEvent(event='logs', data='step 1', id=''), ServerSentEvent(event='done', data='{}', id='')]
+    """
+
+    def __init__(self) -> None:
+        self._event = ""
+        self._data: list[str] = []
+        self._id = ""
+
+    def feed(self, line: str) -> Iterator[ServerSentEvent]:
+        line = line.rstrip("\r\n")
+        if not line:
+            if self._data or self._event:
+                yield ServerSentEvent(self._event or "message", "\n".join(self._data), self._id)
+            self._event, self._data = "", []
+            return
+        if line.startswith(":"):
+            return  # a comment (keep-alive)
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            self._event = value
+        elif name == "data":
+            self._data.append(value)
+        elif name == "id":
+            self._id = value

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _present
 from .errors import SeedreamError
 from .prediction import Prediction
 
@@ -52,6 +53,11 @@ class Result:
     @property
     def prompt(self) -> str:
         return str(self.input.get("prompt", ""))
+
+    @property
+    def model(self) -> str:
+        """``owner/name`` of the model that made it."""
+        return self.prediction.model.split(":", 1)[0]
 
     @property
     def images(self) -> list[PILImage.Image]:
@@ -126,13 +132,11 @@ class Result:
     def __repr__(self) -> str:
         return f"<Result {self.caption()}>"
 
-    def _repr_html_(self) -> str:
-        from .display import result_html
-
-        return result_html(self)
+    def _repr_html_(self) -> str | None:
+        return _present.html_for(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+        return _bundle(self)
 
 
 def _short_path(path: Path) -> str:
@@ -177,10 +181,17 @@ class Comparison:
             lines.append(f"  {label}: {text}")
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        from .display import comparison_html
-
-        return comparison_html(self)
+    def _repr_html_(self) -> str | None:
+        return _present.html_for(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+        return _bundle(self)
+
+
+def _bundle(value: Any) -> dict[str, str]:
+    """Plain text always; HTML from the registered renderer (`seedream_widgets.display`) when there is one."""
+    bundle = {"text/plain": repr(value)}
+    html = _present.html_for(value)
+    if html is not None:
+        bundle["text/html"] = html
+    return bundle

@@ -1,0 +1,820 @@
+"""`Run`: the one handle of one generation, and `RunState`, the snapshots every front door renders.
+
+>>> run = Seedream().start("a red fox in the snow", size="1K")     # doctest: +SKIP
+>>> run.state.phase, run.state.id                                 # doctest: +SKIP
+('processing', 'jgphg58vscwhgj1j3nw69jk2t9')
+>>> result = run.wait()                                           # doctest: +SKIP
+
+A run is driven by one coroutine on its client's loop (the engine loop for `Seedream`): create
+with a short ``Prefer: wait`` hold (a quick prediction answers at once), then follow it (its
+server-sent events when the service offers a stream, else polls), download each output as it
+appears, store the run, and publish a new frozen `RunState` at each step. Renderers subscribe;
+they never poll the service, start threads, or touch files.
+
+Delivery of states (`Run.subscribe`): by default on the engine's notifier thread, in the
+context of the code that subscribed, latest state first (a slow renderer skips intermediate
+states, never the last one); ``deliver="direct"`` calls on the run's loop (it must be quick);
+any callable schedules delivery itself (``loop.call_soon_threadsafe``, ``queue.put``...).
+`Run.wait` delivers on the waiting thread instead, and `async for state in run` on the
+iterating loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import itertools
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Generator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from . import protocol
+from ._version import __version__
+from .config import scrub
+from .engine import notifier
+from .errors import (
+    DeadlineExceeded,
+    NotFoundError,
+    OutputError,
+    PredictionCanceled,
+    PredictionFailed,
+    SeedreamError,
+    WaitTimeout,
+)
+from .gallery import PendingRun, redact_input
+from .images import SavedImage
+from .prediction import Prediction
+from .result import Result
+from .schema import SeedreamInput
+
+if TYPE_CHECKING:
+    from .client import AsyncSeedream
+
+__all__ = ["TERMINAL_PHASES", "Handle", "Phase", "Run", "RunState"]
+
+log = logging.getLogger("seedream_widgets")
+
+Phase = Literal["queued", "submitting", "starting", "processing", "saving", "succeeded", "failed", "canceled",
+                "aborted", "timed_out"]
+"""Where a run is: waiting its turn (a batch), creating, on the service, storing, or ended."""
+TERMINAL_PHASES: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "aborted", "timed_out"})
+Event = Literal["queued", "submitting", "created", "status", "logs", "output", "image", "saving", "done", "error",
+                "note"]
+
+CANCEL_GRACE = 10.0
+"""How long `Run.cancel` and an interrupted `Run.wait` wait for the cleanup (the cancel request)."""
+FIRST_HOLD = 1.0
+"""Seconds the create is held by ``Prefer: wait``: a quick prediction answers whole, a longer one is
+followed from then on, so every door shows its id, status and logs within about a second."""
+
+
+@dataclass(frozen=True)
+class RunState:
+    """A snapshot of one generation: what every renderer draws.
+
+    ``event`` says what changed last (``created``, ``status``, ``logs``, ``output``, ``image``,
+    ``done``, ...); ``images`` are the files saved so far, in output order (moved into the run's
+    folder once it is stored: ``result.paths`` then).
+    """
+
+    input: SeedreamInput | None
+    phase: Phase = "queued"
+    event: Event = "queued"
+    prediction: Prediction | None = None
+    started: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the run left the queue."""
+    ended: float | None = None
+    images: tuple[Path, ...] = ()
+    image: SavedImage | None = None
+    """The image saved by the latest ``image`` event."""
+    error: BaseException | None = None
+    result: Result | None = None
+    note: str = ""
+    """A short remark for the status line (waiting for the rate limit, resuming...)."""
+    demo: bool = False
+    label: str = ""
+    """What a batch calls this item (``line 4``, ``size=2K``)."""
+    model: str = ""
+
+    @property
+    def id(self) -> str:
+        """The prediction id, once the service has named it ("" before)."""
+        return self.prediction.id if self.prediction else ""
+
+    @property
+    def status(self) -> str:
+        """The service's status when known, else the phase."""
+        if self.phase in TERMINAL_PHASES or self.prediction is None:
+            return self.phase
+        return self.prediction.status
+
+    @property
+    def done(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the run left the queue (frozen once it ended)."""
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
+
+    @property
+    def logs(self) -> str:
+        return self.prediction.logs if self.prediction else ""
+
+    @property
+    def last_log_line(self) -> str:
+        return self.prediction.last_log_line if self.prediction else ""
+
+    def log_tail(self, lines: int = 5) -> str:
+        return self.prediction.log_tail(lines) if self.prediction else ""
+
+    @property
+    def expected_images(self) -> int:
+        return self.input.expected_images if self.input is not None else max(1, len(self.images))
+
+
+Deliver = Literal["notifier", "direct"] | Callable[[Callable[[], None]], Any]
+S = TypeVar("S")
+T = TypeVar("T")
+
+
+@dataclass(eq=False)
+class _Subscriber:
+    callback: Callable[[Any], Any]
+    deliver: Deliver
+    context: contextvars.Context
+    scheduled: bool = False
+    last: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Handle(Generic[S, T]):
+    """What `Run` and `Batch` share: a state of type ``S`` that subscribers follow, and an outcome ``T``.
+
+    Subclasses set ``_loop`` and implement `state`, `result` and `_request_cancel`, publish with
+    `_changed`, and call `_finish` once, on their loop, when they have ended.
+    """
+
+    _loop: asyncio.AbstractEventLoop
+
+    def __init__(self) -> None:
+        self._subscribers: list[_Subscriber] = []
+        self._lock = threading.Lock()
+        self._finished = threading.Event()
+        self._on_finish: list[Callable[[], None]] = []
+
+    @property
+    def state(self) -> S:
+        raise NotImplementedError
+
+    def result(self) -> T:
+        raise NotImplementedError
+
+    def _request_cancel(self) -> None:
+        raise NotImplementedError
+
+    def done(self) -> bool:
+        """True once it has ended (and its cleanup is over)."""
+        return self._finished.is_set()
+
+    # -- subscribing -------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[S], Any], *, deliver: Deliver = "notifier") -> Callable[[], None]:
+        """Call ``callback(state)`` with each new state (the current one first); returns an unsubscribe function.
+
+        ``deliver``: ``"notifier"`` (default: the engine's notifier thread, in the caller's
+        context), ``"direct"`` (on the loop that runs it; must be quick), or a callable that
+        schedules a zero-argument function wherever the caller wants it run. A slow callback
+        skips intermediate states, never the last one.
+        """
+        subscriber = _Subscriber(callback, deliver, contextvars.copy_context())
+        with self._lock:
+            self._subscribers.append(subscriber)
+        self._schedule(subscriber)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if subscriber in self._subscribers:
+                    self._subscribers.remove(subscriber)
+
+        return unsubscribe
+
+    def _schedule(self, subscriber: _Subscriber) -> None:
+        with subscriber.lock:
+            if subscriber.scheduled:
+                return  # a delivery is pending: it will read the newest state
+            subscriber.scheduled = True
+        deliver = functools.partial(self._deliver, subscriber)
+        if subscriber.deliver == "notifier":
+            notifier().call(deliver, subscriber.context)
+        elif subscriber.deliver == "direct":
+            deliver()
+        else:
+            subscriber.deliver(deliver)
+
+    def _deliver(self, subscriber: _Subscriber) -> None:
+        with subscriber.lock:
+            subscriber.scheduled = False  # before reading: a state published from now on schedules again
+        state = self.state
+        if state is subscriber.last:
+            return
+        subscriber.last = state
+        try:
+            subscriber.callback(state)
+        except Exception:  # a broken renderer must not break (or orphan) the generation
+            log.exception("a seedream state callback failed")
+
+    def _changed(self) -> None:
+        """Hand the current state to every subscriber."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber in subscribers:
+            self._schedule(subscriber)
+
+    async def __aiter__(self) -> AsyncIterator[S]:
+        """Each new state as it comes (latest first when the loop is busy), ending with the final one."""
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+        unsubscribe = self.subscribe(lambda _: ready.set(), deliver=loop.call_soon_threadsafe)
+        seen: Any = None
+        try:
+            while True:
+                await ready.wait()
+                ready.clear()
+                state = self.state
+                if state is not seen:
+                    seen = state
+                    yield state
+                if self.done() and state is self.state:
+                    return
+        finally:
+            unsubscribe()
+
+    # -- finishing and waiting ------------------------------------------------------------------
+
+    def add_done_callback(self, callback: Callable[[Any], Any]) -> None:
+        """Call ``callback(self)`` once it has ended (on the notifier thread, in the caller's context)."""
+        context = contextvars.copy_context()
+        self._when_finished(lambda: notifier().call(functools.partial(callback, self), context))
+
+    def _when_finished(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if not self._finished.is_set():
+                self._on_finish.append(callback)
+                return
+        callback()
+
+    def _finish(self) -> None:
+        with self._lock:
+            if self._finished.is_set():
+                return
+            self._finished.set()
+            callbacks, self._on_finish = self._on_finish, []
+        self._changed()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a done callback failed")
+
+    def _in_loop_thread(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def wait(self, timeout: float | None = None, *, on_state: Callable[[S], Any] | None = None,
+             every: float | None = None) -> T:
+        """Block until it ends and return its outcome (or raise its error).
+
+        ``on_state`` is called on this thread with each new state while waiting (so a display it
+        makes lands where this thread's output goes), and with the current state at least every
+        ``every`` seconds (a status line's clock). ``timeout`` stops waiting (`WaitTimeout`); the
+        work goes on. KeyboardInterrupt cancels on the service, waits for that cleanup, then
+        propagates.
+        """
+        if self._in_loop_thread():
+            raise RuntimeError("wait() called on the loop that runs it; use `await` there")
+        states: queue.SimpleQueue[S] = queue.SimpleQueue()
+        unsubscribe = self.subscribe(states.put, deliver="direct") if on_state is not None else None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        shown: Any = None
+        last_call = time.monotonic()
+
+        def show(state: S) -> None:
+            nonlocal shown, last_call
+            shown, last_call = state, time.monotonic()
+            if on_state is not None:
+                try:
+                    on_state(state)
+                except Exception:
+                    log.exception("on_state callback failed")
+
+        def drain(final: bool = False) -> None:
+            latest: Any = None
+            while True:
+                try:
+                    latest = states.get_nowait()
+                except queue.Empty:
+                    break
+            if final:
+                latest = self.state
+            if latest is not None and latest is not shown:
+                show(latest)
+
+        try:
+            while not self._finished.is_set():
+                step = 0.05 if on_state is not None else 0.2
+                if deadline is not None:
+                    step = max(0.0, min(step, deadline - time.monotonic()))
+                self._finished.wait(step)
+                if on_state is not None:
+                    drain()
+                    if every is not None and time.monotonic() - last_call >= every and not self._finished.is_set():
+                        show(self.state)
+                if deadline is not None and time.monotonic() >= deadline and not self._finished.is_set():
+                    raise WaitTimeout(f"stopped waiting after {timeout:g} s; it goes on (wait() again, or cancel())")
+            if on_state is not None:
+                drain(final=True)
+        except KeyboardInterrupt:
+            self.cancel(wait=True)
+            if on_state is not None:
+                drain(final=True)
+            raise
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
+        return self.result()
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._wait_async().__await__()
+
+    async def _wait_async(self) -> T:
+        """Await the end on any loop; cancelling the awaiting task cancels it (and waits for its cleanup)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await self._finished_future(loop)
+        except asyncio.CancelledError:
+            self._request_cancel()
+            try:
+                await asyncio.shield(self._finished_future(loop))
+            except asyncio.CancelledError:
+                pass
+            raise
+        return self.result()
+
+    def _finished_future(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not future.done():
+                future.set_result(None)
+
+        self._when_finished(lambda: loop.call_soon_threadsafe(wake))
+        return future
+
+    def cancel(self, *, wait: bool = True, timeout: float = CANCEL_GRACE) -> None:
+        """Cancel; with ``wait``, return once the cancel requests reached the service and cleanup finished.
+
+        What already ended is left as it is. On its own loop it never waits (``await acancel()`` there).
+        """
+        self._request_cancel()
+        if wait and not self._in_loop_thread():
+            self._finished.wait(timeout)
+
+    async def acancel(self) -> None:
+        """`cancel` for async code: returns once the cleanup has finished."""
+        self._request_cancel()
+        if not self.done():
+            await asyncio.shield(self._finished_future(asyncio.get_running_loop()))
+
+
+class Run(Handle[RunState, Result]):
+    """One generation: its live `state`, `subscribe`, `wait`, `cancel` and `result`.
+
+    Made by ``client.start(...)`` (`Seedream.start`, `AsyncSeedream.start`); ``generate`` is
+    ``start(...).wait()``, and ``await run`` gives the `Result` without blocking a loop.
+    """
+
+    def __init__(self, client: AsyncSeedream, loop: asyncio.AbstractEventLoop, *, input: SeedreamInput | None = None,
+                 resume_id: str = "", timeout: float | None = None, label: str = "",
+                 gate: asyncio.Semaphore | None = None, stored: Result | None = None,
+                 error: SeedreamError | None = None) -> None:
+        super().__init__()
+        self._client = client
+        self._loop = loop
+        self._resume_id = resume_id
+        self._gate = gate
+        self._state = RunState(input, demo=client.settings.demo, label=label, model=client.settings.model)
+        self._task: asyncio.Task[Result] | None = None
+        self._cancel_requested = False
+        self._stored = stored
+        self._deadline_seconds = client.deadline_seconds(timeout) if error is None else None
+        if error is not None:  # an item that could not even start (invalid input): ended at once
+            self._state = replace(self._state, phase="failed", event="error", error=error, ended=time.monotonic())
+            self._finished.set()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        """The latest snapshot (safe to read from any thread)."""
+        return self._state
+
+    @property
+    def id(self) -> str:
+        """The prediction id once known, else ""."""
+        return self._state.id or self._resume_id
+
+    @property
+    def input(self) -> SeedreamInput | None:
+        return self._state.input
+
+    def result(self) -> Result:
+        """The `Result` of a finished run; raises its error (`PredictionCanceled` when canceled).
+
+        Raises `RuntimeError` while it is still running (`wait` for it).
+        """
+        if not self.done():
+            raise RuntimeError(f"run {self.id or '(not created yet)'} is still {self._state.phase}; wait() for it")
+        state = self._state
+        if state.result is not None:
+            return state.result
+        if state.error is not None:
+            raise state.error
+        raise PredictionCanceled(f"prediction {self.id or '(not created yet)'} was canceled before it finished; "
+                                 "nothing was saved", state.prediction)
+
+    def outcome(self) -> Result | SeedreamError:
+        """The `Result`, or the `SeedreamError` it ended with (batches collect these)."""
+        try:
+            return self.result()
+        except SeedreamError as exc:
+            return exc
+
+    def __repr__(self) -> str:
+        state = self._state
+        what = state.id or "(not created yet)"
+        return f"<Run {what} {state.status} · {state.elapsed:.1f} s · {len(state.images)} images>"
+
+    def _publish(self, **changes: Any) -> RunState:
+        """A new state (on the run's loop), handed to every subscriber."""
+        self._state = replace(self._state, **changes)
+        self._changed()
+        return self._state
+
+    # -- canceling and driving ----------------------------------------------------------------
+
+    def _request_cancel(self) -> None:
+        if self.done():
+            return
+
+        def cancel() -> None:
+            self._cancel_requested = True
+            if self._task is not None:
+                self._task.cancel()
+
+        if self._in_loop_thread():
+            cancel()
+        else:
+            self._loop.call_soon_threadsafe(cancel)
+
+    # -- the driver --------------------------------------------------------------------------------
+
+    def _launch(self) -> None:
+        """Start the driver (called on the run's loop)."""
+        if self._cancel_requested:
+            self._publish(phase="canceled", event="done", ended=time.monotonic())
+            self._finish()
+            return
+        self._task = self._loop.create_task(self._drive())
+        self._task.add_done_callback(self._on_task_done)
+
+    def _on_task_done(self, task: asyncio.Task[Result]) -> None:
+        if not self._state.done:  # cancelled before its first step, or a bug: still end in a terminal state
+            if task.cancelled():
+                self._publish(phase="canceled", event="done", ended=time.monotonic())
+            else:
+                self._publish(phase="failed", event="error", error=task.exception(), ended=time.monotonic())
+        if not task.cancelled():
+            task.exception()  # retrieved: the outcome is in the state
+        self._finish()
+
+    async def _drive(self) -> Result:
+        if self._stored is not None:  # a batch item already stored earlier: nothing to run
+            return self._end_stored(self._stored, "done earlier")
+        if self._gate is not None:
+            async with self._gate:
+                return await self._run()
+        return await self._run()
+
+    def _end_stored(self, result: Result, note: str) -> Result:
+        self._publish(phase="succeeded", event="done", prediction=result.prediction, result=result,
+                      images=tuple(result.paths), note=note, ended=time.monotonic())
+        return result
+
+    async def _run(self) -> Result:
+        client = self._client
+        started = time.monotonic()
+        deadline = None if self._deadline_seconds is None else started + self._deadline_seconds
+        if self._resume_id:
+            try:
+                return await self._resume(started, deadline)
+            except DeadlineExceeded:
+                raise  # still running: creating it again would pay twice
+            except SeedreamError as exc:
+                if self._state.input is None:
+                    raise
+                # A batch item whose journaled prediction is gone, failed or expired: make it afresh.
+                log.info("resuming %s failed (%s); creating it again", self._resume_id, exc)
+                self._resume_id = ""
+                self._publish(phase="queued", event="note", error=None, ended=None, prediction=None, images=(),
+                              note="")
+        prediction, staging = await self._create(started, deadline)
+        return await self._follow(prediction, staging, started, deadline)
+
+    async def _resume(self, started: float, deadline: float | None) -> Result:
+        client = self._client
+        self._publish(phase="starting", event="submitting", started=started, note="resuming")
+        stored = client.gallery.find(self._resume_id)
+        if stored is not None and stored.complete:
+            return self._end_stored(Result.from_record(stored), "stored earlier")
+        prediction = await client.get(self._resume_id)
+        client.claim(prediction.id)
+        staging = client.gallery.staging_for(prediction.id)
+        try:
+            staging.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _output_failure(prediction.id, client.settings.output_dir, exc) from None
+        if self._state.input is None:
+            self._publish(input=_input_of(prediction, client))
+        return await self._follow(prediction, staging, started, deadline)
+
+    async def _create(self, started: float, deadline: float | None) -> tuple[Prediction, Path]:
+        client = self._client
+        inp = self._state.input
+        assert inp is not None
+        await client.pace(lambda note: self._publish(event="note", note=note))
+        self._publish(phase="submitting", event="submitting", started=started, note="")
+        hold = client.wait
+        if deadline is not None and hold > 0:
+            hold = max(1, min(hold, deadline - started))
+        # The journal entry and the staging folder are written while the service holds the create open
+        # (on_sent), not between its answer and the download: only the id is added after the answer.
+        journal = client.gallery.pending({
+            "model": client.settings.model, "base_url": client.settings.public_base_url,
+            "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
+        try:
+            prediction = await client.create(inp, wait=hold, on_sent=journal.prepare_quietly,
+                                             deadline=self._deadline_seconds)
+        except BaseException:
+            journal.abandon()
+            raise
+        try:
+            journal.confirm(prediction.id)
+        except OSError as exc:  # the output folder is not writable: nothing could be saved
+            journal.abandon()
+            if not prediction.done:
+                await client.cancel_quietly(prediction.id)
+            then = ("it was canceled" if not prediction.done else
+                    f"it finished: once the folder is writable, resume({prediction.id!r}) saves its images")
+            raise OutputError(f"cannot write to the output folder {client.settings.output_dir} "
+                              f"({exc.strerror or exc}); prediction {prediction.id}: {then}",
+                              prediction_id=prediction.id) from None
+        return prediction, journal.staging
+
+    async def _follow(self, prediction: Prediction, staging: Path, started: float,
+                      deadline: float | None) -> Result:
+        """Follow a created prediction to its end, download its outputs into ``staging`` as they appear, store it."""
+        client = self._client
+        downloads: dict[int, asyncio.Task[SavedImage]] = {}
+        saved: dict[int, SavedImage] = {}
+        current = prediction
+
+        def images() -> tuple[Path, ...]:
+            return tuple(saved[i].path for i in sorted(saved))
+
+        def seen(new: Prediction, event: Event) -> None:
+            nonlocal current
+            current = new
+            phase: Phase = "processing" if new.status == "processing" or new.output else "starting"
+            if new.status == "succeeded":
+                phase = "saving"
+            self._publish(prediction=new, phase=phase, event=event)
+            start_downloads()
+
+        def start_downloads() -> None:
+            for index, url in enumerate(current.output):
+                if index not in downloads:
+                    task = asyncio.ensure_future(client.download(url, staging / f"{index + 1}", current.id))
+                    task.add_done_callback(functools.partial(on_saved, index))
+                    downloads[index] = task
+
+        def on_saved(index: int, task: asyncio.Task[SavedImage]) -> None:
+            if not task.cancelled() and task.exception() is None and not self._state.done:
+                saved[index] = task.result()
+                self._publish(event="image", images=images(), image=saved[index])
+
+        try:
+            seen(prediction, "created")
+            if not prediction.done:
+                current = await self._until_done(current, deadline, seen)
+            if current.status == "failed":
+                tail = current.log_tail(3)
+                error = scrub(current.error or "no error text", client.settings.token)
+                raise PredictionFailed(
+                    f"prediction {current.id} failed: {error}"
+                    + (f"\nlast log lines:\n{scrub(tail, client.settings.token)}" if tail else "")
+                    + "\nChange the prompt or settings and try again.", current)
+            if current.status == "aborted":
+                raise PredictionCanceled(f"prediction {current.id} was aborted by the service before it started "
+                                         "(its Cancel-After deadline passed); nothing was billed or saved", current)
+            if current.status == "canceled":
+                raise PredictionCanceled(f"prediction {current.id} was canceled before it finished; nothing was saved",
+                                         current)
+            self._publish(phase="saving", event="saving")
+            start_downloads()
+            if not downloads:
+                raise PredictionFailed(f"prediction {current.id} succeeded but returned no images", current)
+            results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
+            elapsed = time.monotonic() - started
+            try:
+                folder = client.gallery.store(current.id, current.created_at, staging,
+                                              _sidecar(client, current, results, elapsed))
+            except OSError as exc:
+                raise _output_failure(current.id, client.settings.output_dir, exc) from None
+            result = Result(
+                prediction=current, paths=[folder / image.path.name for image in results], folder=folder,
+                input=redact_input(dict(current.input)), base_url=client.settings.public_base_url,
+                demo=client.settings.demo, elapsed=elapsed, sizes=[(i.width, i.height) for i in results])
+            self._publish(phase="succeeded", event="done", result=result, images=tuple(result.paths),
+                          ended=time.monotonic())
+            return result
+        except asyncio.CancelledError:
+            await _cancel_all(downloads)
+            client.gallery.discard(staging)
+            if not current.done:
+                await client.cancel_quietly(current.id)
+                client.gallery.unjournal(current.id)
+            self._publish(phase="canceled", event="done", ended=time.monotonic(),
+                          prediction=replace(current, status="canceled") if not current.done else current)
+            raise
+        except DeadlineExceeded as exc:
+            await _cancel_all(downloads)
+            client.gallery.discard(staging)  # the journal entry stays: resume() can finish it later
+            self._publish(phase="timed_out", event="error", error=exc, ended=time.monotonic())
+            raise
+        except OSError as exc:  # no space, no permission, a vanished folder while downloading
+            await _cancel_all(downloads)
+            client.gallery.discard(staging)  # the journal entry stays: resume() finishes it once the cause is gone
+            error = _output_failure(current.id, client.settings.output_dir, exc)
+            self._publish(phase="failed", event="error", error=error, ended=time.monotonic())
+            raise error from None
+        except BaseException as exc:
+            await _cancel_all(downloads)
+            client.gallery.discard(staging)
+            if current.done or isinstance(exc, NotFoundError):  # nothing left to resume
+                client.gallery.unjournal(current.id)
+            if isinstance(exc, OutputError) and not current.done:
+                await client.cancel_quietly(current.id)
+            phase: Phase = "canceled" if isinstance(exc, PredictionCanceled) and current.status == "canceled" else (
+                "aborted" if current.status == "aborted" else "failed")
+            self._publish(phase=phase, event="error", error=exc, ended=time.monotonic())
+            raise
+
+    async def _until_done(self, prediction: Prediction, deadline: float | None,
+                          seen: Callable[[Prediction, Event], None]) -> Prediction:
+        """Follow the prediction until it is terminal: its event stream when offered, else polls."""
+        client = self._client
+
+        def expired(current: Prediction) -> DeadlineExceeded:
+            limit = self._deadline_seconds or 0
+            return DeadlineExceeded(
+                f"prediction {current.id} is still {current.status} after the {limit:g} s deadline; it may "
+                f"still finish: call resume({current.id!r}) later, or raise timeout=", current)
+
+        latest = [prediction]
+
+        def note(new: Prediction, event: Event) -> None:
+            latest[0] = new
+            seen(new, event)
+
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            return await asyncio.wait_for(self._follow_events(prediction, note), remaining)
+        except asyncio.TimeoutError:
+            raise expired(latest[0]) from None
+
+    async def _follow_events(self, prediction: Prediction,
+                             seen: Callable[[Prediction, Event], None]) -> Prediction:
+        client = self._client
+        stream = protocol.stream_url(prediction.urls, client.settings.base_url) if client.use_stream else None
+        if stream is not None:
+            followed = await self._stream(prediction, stream[0], stream[1], seen)
+            if followed is not None:
+                return followed
+        current = prediction
+        for poll in itertools.count():
+            await asyncio.sleep(client.poll_delay(poll, current))
+            previous, current = current, await client.get(current.id)
+            if current.status != previous.status or current.output != previous.output:
+                seen(current, "status" if current.status != previous.status else "output")
+            elif current.logs != previous.logs:
+                seen(current, "logs")
+            if current.done:
+                return current
+        raise AssertionError("unreachable")
+
+    async def _stream(self, prediction: Prediction, url: str, with_token: bool,
+                      seen: Callable[[Prediction, Event], None]) -> Prediction | None:
+        """Follow the server-sent events; the final state comes from one GET after ``done``.
+
+        Returns None when the stream could not be followed to its end (the caller polls instead).
+        """
+        client = self._client
+        current = prediction
+        outputs = list(prediction.output)
+        logs = prediction.logs
+        try:
+            async for event in client.stream_events(url, with_token=with_token):
+                if event.event == "output":
+                    if event.data and event.data not in outputs:
+                        outputs.append(event.data)
+                        current = replace(current, status="processing", output=tuple(outputs))
+                        seen(current, "output")
+                elif event.event == "logs":
+                    logs = f"{logs}{event.data}\n"
+                    current = replace(current, status="processing", logs=scrub(logs, client.settings.token))
+                    seen(current, "logs")
+                elif event.event == "done":
+                    break
+            else:
+                return None  # the stream ended without "done": poll for the rest
+        except (SeedreamError, ValueError) as exc:
+            log.debug("following %s's event stream failed (%r); polling instead", prediction.id, exc)
+            return None
+        final = await client.get(prediction.id)
+        seen(final, "status")
+        return final
+
+
+def _input_of(prediction: Prediction, client: AsyncSeedream) -> SeedreamInput | None:
+    """The input of a prediction read back from the service (None when it no longer validates)."""
+    import warnings
+
+    from .errors import SeedreamWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SeedreamWarning)
+            return SeedreamInput.from_payload(dict(prediction.input), schema=client.schema)
+    except (SeedreamError, TypeError):
+        return None
+
+
+def _output_failure(prediction_id: str, output_dir: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or str(exc)
+    return OutputError(
+        f"could not write the images of prediction {prediction_id} to {output_dir} ({reason}). The service keeps "
+        f"its outputs for about an hour: free the space or fix the folder, then resume({prediction_id!r}) saves "
+        "them (it is listed by in_flight()).", prediction_id=prediction_id)
+
+
+def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], elapsed: float) -> dict[str, Any]:
+    """What is stored next to the images: everything about the run except the token."""
+    settings = client.settings
+    data = prediction.to_json()
+    data.update(
+        model=prediction.model or settings.model,
+        input=redact_input(dict(prediction.input)),
+        base_url=settings.public_base_url,
+        demo=settings.demo,
+        logs=scrub(prediction.logs, settings.token),
+        timings={"client_seconds": round(elapsed, 4), "predict_time": prediction.predict_time},
+        images=[{"file": i.path.name, "url": i.url, "mime": i.mime, "width": i.width, "height": i.height,
+                 "sha256": i.sha256, "bytes": i.bytes} for i in images],
+        package=f"seedream-widgets {__version__}",
+    )
+    data.pop("output", None)
+    json.dumps(data, default=str)  # fails here, before the store, if anything is not JSON-ready
+    return data
+
+
+async def _cancel_all(tasks: dict[int, asyncio.Task[Any]]) -> None:
+    pending = [t for t in tasks.values() if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    for task in tasks.values():  # retrieve exceptions so asyncio does not log "never retrieved"
+        if task.done() and not task.cancelled():
+            task.exception()
+
