@@ -41,7 +41,7 @@ from .errors import (
 )
 from .gallery import Gallery, RunRecord
 from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, download_image, to_image_uri
-from .models import ModelSchema
+from .models import ModelSchema, builtin_schema, family_for
 from .prediction import Prediction
 from .result import Comparison, Result
 from .run import FIRST_HOLD, Run, RunState
@@ -127,8 +127,13 @@ class AsyncSeedream:
 
     @property
     def schema(self) -> ModelSchema:
-        """The input schema of this client's model."""
-        return schema_for(self.settings.model)
+        """The input schema of this client's model (a model the package does not know is checked as
+        seedream-4 is, and the service has the last word)."""
+        model = self.settings.model.split(":", 1)[0]
+        known = builtin_schema(model)
+        if known is not None:
+            return known
+        return replace(schema_for(), model=model, price=None, family=family_for(model))
 
     # -- life cycle -------------------------------------------------------------
 
@@ -447,6 +452,26 @@ class AsyncSeedream:
             return prompt.replace(**fields) if fields else prompt
         return SeedreamInput(prompt, schema=self.schema, **fields)
 
+    def image_uri(self, source: Any) -> str:
+        """An input image as the service takes it: URLs and data URIs as they are, files, bytes and PIL
+        images as data URIs. Raises `ValidationError` (on ``image_input``) with the reason."""
+        return to_image_uri(source)
+
+    def item_inputs(self, items: Iterable[Item], **fields: Any) -> list[SeedreamInput | SeedreamError]:
+        """Each batch item's validated input, or the error that stops it (nothing is sent).
+
+        Keyword ``fields`` apply to every item (an item's own fields win); each distinct
+        caveat warns once.
+        """
+        inputs: list[SeedreamInput | SeedreamError] = []
+        with _caveats_once():
+            for item in items:
+                try:
+                    inputs.append(self._item_input(item, fields))
+                except SeedreamError as exc:
+                    inputs.append(exc)
+        return inputs
+
     def _item_input(self, item: Item, shared: Mapping[str, Any]) -> SeedreamInput:
         if isinstance(item, SeedreamInput):
             extra = {k: v for k, v in shared.items() if k not in item.explicit}
@@ -481,16 +506,9 @@ class AsyncSeedream:
                      timeout: float | None, skip_stored: bool, labels: Sequence[str] | None,
                      shared: Mapping[str, Any]) -> list[Run]:
         """One run per item, at most ``concurrency`` creating at once; invalid items end at once."""
-        todo = list(items)
         gate = asyncio.Semaphore(max(1, concurrency))
-        inputs: list[SeedreamInput | SeedreamError] = []
-        with _caveats_once():
-            for item in todo:
-                try:
-                    inputs.append(self._item_input(item, shared))
-                except SeedreamError as exc:
-                    inputs.append(exc)
-        matches = self._stored_matches([i for i in inputs if isinstance(i, SeedreamInput)]) if skip_stored else {}
+        inputs = self.item_inputs(items, **shared)
+        matches = self.match_stored(inputs) if skip_stored else {}
         runs = []
         for index, inp in enumerate(inputs):
             label = labels[index] if labels is not None and index < len(labels) else ""
@@ -505,16 +523,19 @@ class AsyncSeedream:
                                         resume_id=found or ""))
         return runs
 
-    def _stored_matches(self, inputs: Sequence[SeedreamInput]) -> dict[int, Result | str]:
-        """For each input (by position): a run already stored with it, else a journaled prediction to resume.
+    def match_stored(self, inputs: Sequence[SeedreamInput | SeedreamError]) -> dict[int, Result | str]:
+        """For each valid input (by position): a run already stored with it (a `Result`), else the id of a
+        journaled prediction to resume (a killed run's), else nothing. Sends no request.
 
-        Each stored run and each journal entry is used once, oldest first, so N identical items
-        need N stored runs.
+        Stored runs match on model, mode (demo or real) and the input as stored; each stored run
+        and each journal entry is used once, oldest first, so N identical items need N stored runs.
         """
         stored = self.gallery.stored_by_input(self.settings.model, demo=self.settings.demo)
         journaled = self.gallery.journaled_by_input(self.settings.model)
         found: dict[int, Result | str] = {}
         for index, inp in enumerate(inputs):
+            if not isinstance(inp, SeedreamInput):
+                continue
             key = self.gallery.input_key(inp.to_payload())
             if stored.get(key):
                 found[index] = Result.from_record(stored[key].pop(0))
@@ -828,6 +849,15 @@ class Seedream:
 
     def build_input(self, prompt: str | SeedreamInput, **fields: Any) -> SeedreamInput:
         return self._core.build_input(prompt, **fields)
+
+    def image_uri(self, source: Any) -> str:
+        return self._core.image_uri(source)
+
+    def item_inputs(self, items: Iterable[Item], **fields: Any) -> list[SeedreamInput | SeedreamError]:
+        return self._core.item_inputs(items, **fields)
+
+    def match_stored(self, inputs: Sequence[SeedreamInput | SeedreamError]) -> dict[int, Result | str]:
+        return self._core.match_stored(inputs)
 
     def close(self) -> None:
         """Close the connection pool (the engine thread is shared and stays)."""

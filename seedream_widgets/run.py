@@ -319,16 +319,16 @@ class Handle(Generic[S, T]):
                     log.exception("on_state callback failed")
 
         def drain(final: bool = False) -> None:
-            latest: Any = None
+            # Every state, in order: on_update callbacks see each event (the queue holds them all).
             while True:
                 try:
-                    latest = states.get_nowait()
+                    state = states.get_nowait()
                 except queue.Empty:
                     break
-            if final:
-                latest = self.state
-            if latest is not None and latest is not shown:
-                show(latest)
+                if state is not shown:
+                    show(state)
+            if final and shown is not self.state:
+                show(self.state)
 
         try:
             while not self._finished.is_set():

@@ -108,7 +108,7 @@ class SeedreamInput:
         values.setdefault("image_input", ())
         object.__setattr__(self, "_schema", table)
         object.__setattr__(self, "_values", values)
-        object.__setattr__(self, "_explicit", frozenset(name for name in fields))
+        object.__setattr__(self, "_explicit", frozenset({"prompt", *fields}))
         for caveat in table.caveats(values, self._explicit):
             warnings.warn(caveat, SeedreamWarning, stacklevel=_caller_stacklevel())
 
@@ -144,7 +144,7 @@ class SeedreamInput:
 
     @property
     def explicit(self) -> frozenset[str]:
-        """The names of the fields given explicitly; exactly these (and the prompt) go into the payload."""
+        """The names of the fields given explicitly (the prompt always): exactly these go into the payload."""
         return self._explicit
 
     @property
@@ -177,7 +177,7 @@ class SeedreamInput:
     def replace(self, **changes: Any) -> SeedreamInput:
         """A copy with some fields changed (they become explicit); validates again."""
         current = {name: self._values[name] for name in self._explicit}
-        return SeedreamInput.from_payload({"prompt": self.prompt, **current, **changes}, schema=self._schema)
+        return SeedreamInput.from_payload({**current, **changes}, schema=self._schema)
 
     def for_model(self, schema: ModelSchema) -> tuple[SeedreamInput, tuple[str, ...]]:
         """This input for another model: the explicit fields it lacks are left out (and named)."""
@@ -185,7 +185,7 @@ class SeedreamInput:
         dropped = tuple(sorted(name for name in self._explicit if name not in schema))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SeedreamWarning)
-            return SeedreamInput.from_payload({"prompt": self.prompt, **kept}, schema=schema), dropped
+            return SeedreamInput.from_payload(kept, schema=schema), dropped
 
     # -- derived values ----------------------------------------------------------------------
 

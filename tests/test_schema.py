@@ -617,8 +617,10 @@ def test_enum_choices_match_the_design() -> None:
 
 
 def test_front_door_flags_are_unique() -> None:
-    flags = [spec.flag for spec in FIELDS if spec.flag]
-    shorts = [spec.short for spec in FIELDS if spec.short]
+    from seedream_widgets.options import option_names
+
+    flags = [option_names(spec)[-1] for spec in FIELDS if option_names(spec)]
+    shorts = [option_names(spec)[0] for spec in FIELDS if len(option_names(spec)) == 2]
     assert len(flags) == len(set(flags)) == len(FIELDS) - 1  # every field but the prompt has a flag
     assert len(shorts) == len(set(shorts))
     assert all(flag.startswith("--") for flag in flags)
