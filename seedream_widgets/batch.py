@@ -100,11 +100,11 @@ class Batch(Handle[BatchState, T]):
         self._started = time.monotonic()
         self._ended: float | None = None
         self._cache: tuple[tuple[RunState, ...], float | None, BatchState] | None = None
-        self._remaining = sum(1 for run in self.runs if not run.done())
+        self._remaining = len(self.runs)
         for run in self.runs:
             run.subscribe(lambda _: self._changed(), deliver="direct")
-            run._when_finished(self._one_finished)
-        if self._remaining == 0:
+            run._when_finished(self._one_finished)  # at once for a run that has already ended
+        if not self.runs:
             self._end()
 
     def _one_finished(self) -> None:
