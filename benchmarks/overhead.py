@@ -21,7 +21,6 @@ from typing import Any
 
 from seedream_widgets import Seedream
 from seedream_widgets.engine import engine_loop
-from seedream_widgets.netbackend import fast_transport
 
 from ._harness import MODEL, Check, Context, Figure, fixed_server, median, rounded, set_time
 
@@ -56,7 +55,7 @@ class EngineFloor:
         self._dest = dest
 
         async def make() -> httpx.AsyncClient:
-            return httpx.AsyncClient(transport=fast_transport(), headers={"Authorization": "Bearer bench"})
+            return httpx.AsyncClient(headers={"Authorization": "Bearer bench"})
 
         self._http = self._engine.run(make())
 

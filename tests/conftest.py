@@ -19,10 +19,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test sees the developer's SEEDREAM_*/REPLICATE_* settings, and outputs go to a temp dir."""
+    """No test sees the developer's SEEDREAM_*/REPLICATE_* settings, and outputs go to a temp dir.
+
+    A client made without ``output_dir=`` (and a kernel or command a test starts, which inherit
+    the environment) stores into that folder, never into the working directory.
+    """
     for name in list(os.environ):
         if name.startswith(("SEEDREAM_", "REPLICATE_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
 
 
 @pytest.fixture(scope="module")

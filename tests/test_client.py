@@ -51,6 +51,7 @@ def files_under(root: Path) -> list[Path]:
 
 def test_demo_mode_needs_no_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SEEDREAM_OUTPUT_DIR")  # the default: ./seedream-outputs
     with Seedream() as client:
         assert client.settings.demo
         result = client.generate("a red fox in the snow", size="1K", aspect_ratio="16:9")
