@@ -17,8 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import display as _display  # noqa: F401  (registers the renderers of results and runs: _present)
 from ._version import __version__
-from . import display as _display  # registers the renderers of results and runs (seedream_widgets._present)
 from .errors import (
     APIError,
     AuthenticationError,
@@ -46,11 +46,11 @@ from .schema import FIELDS, SeedreamInput, output_pixels
 if TYPE_CHECKING:
     from .batch import Batch, BatchState
     from .client import AsyncSeedream, Seedream, Update
-    from .run import Run, RunState
     from .demo import DemoServer, start_demo_server
     from .panel import SeedreamPanel
     from .prediction import Prediction
     from .result import Comparison, Result
+    from .run import Run, RunState
 
 __all__ = [
     "FIELDS",

@@ -191,7 +191,7 @@ def field_values(namespace: argparse.Namespace | Mapping[str, Any],
 
 
 def field_for(name: str, schema: ModelSchema | None = None) -> FieldSpec | None:
-    """A field by its schema name or its option spelling: ``aspect_ratio``, ``aspect-ratio``, ``--aspect-ratio``, ``-a``.
+    """A field by its schema name or option spelling: ``aspect_ratio``, ``aspect-ratio``, ``--aspect-ratio``, ``-a``.
 
     A bool's flag is not an alias (``--no-enhance`` means the opposite of ``enhance_prompt``);
     ``--image`` names ``image_input``.
@@ -249,8 +249,9 @@ def parse_axes(items: Sequence[str], fixed: Mapping[str, Any], schema: ModelSche
             raise OptionError(f"--compare {item!r}: expected NAME=VALUE,VALUE (e.g. --compare size=1K,2K)")
         key = name.strip()
         spec = field_for(key, table)
+        parse: Callable[[str], Any]
         if spec is None and key in extra:
-            axes_key, parse = key, (lambda text: text.strip())
+            axes_key, parse = key, _text_value
         elif spec is None:
             known = [*varying, *extra]
             close = difflib.get_close_matches(key.replace("-", "_"), known, n=1)
@@ -259,13 +260,17 @@ def parse_axes(items: Sequence[str], fixed: Mapping[str, Any], schema: ModelSche
         elif spec.name not in varying:
             raise OptionError(f"--compare cannot vary {spec.name}; vary one of: {', '.join(varying)}")
         else:
-            axes_key, parse = spec.name, (lambda text, s=spec: parse_field_text(s, text))
+            axes_key, parse = spec.name, _lenient(spec)
         if axes_key in axes:
             raise OptionError(f"--compare names {axes_key} twice; give all its values once: {axes_key}=A,B,C")
         if axes_key in fixed:
             raise OptionError(f"{option_label(axes_key, table)} is both an option and a --compare axis; drop one")
         axes[axes_key] = [parse(v) for v in values.split(",") if v.strip()]
     return axes
+
+
+def _text_value(text: str) -> Any:
+    return text.strip()
 
 
 @contextmanager

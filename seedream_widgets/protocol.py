@@ -18,6 +18,8 @@ import httpx
 __all__ = [
     "MAX_WAIT_SECONDS",
     "RETRYABLE_STATUSES",
+    "SSEDecoder",
+    "ServerSentEvent",
     "backoff_delay",
     "create_path",
     "is_network_fault",
@@ -25,8 +27,6 @@ __all__ = [
     "poll_interval",
     "prefer_header",
     "retry_after_seconds",
-    "ServerSentEvent",
-    "SSEDecoder",
     "stream_url",
 ]
 

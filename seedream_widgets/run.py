@@ -22,6 +22,7 @@ iterating loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import itertools
@@ -49,7 +50,7 @@ from .errors import (
     SeedreamError,
     WaitTimeout,
 )
-from .gallery import PendingRun, redact_input
+from .gallery import redact_input
 from .images import SavedImage
 from .prediction import Prediction
 from .result import Result
@@ -364,10 +365,8 @@ class Handle(Generic[S, T]):
             await self._finished_future(loop)
         except asyncio.CancelledError:
             self._request_cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._finished_future(loop))
-            except asyncio.CancelledError:
-                pass
             raise
         return self.result()
 
@@ -378,7 +377,10 @@ class Handle(Generic[S, T]):
             if not future.done():
                 future.set_result(None)
 
-        self._when_finished(lambda: loop.call_soon_threadsafe(wake))
+        def schedule() -> None:
+            loop.call_soon_threadsafe(wake)
+
+        self._when_finished(schedule)
         return future
 
     def cancel(self, *, wait: bool = True, timeout: float = CANCEL_GRACE) -> None:
@@ -522,7 +524,6 @@ class Run(Handle[RunState, Result]):
         return result
 
     async def _run(self) -> Result:
-        client = self._client
         started = time.monotonic()
         deadline = None if self._deadline_seconds is None else started + self._deadline_seconds
         if self._resume_id:
@@ -675,9 +676,9 @@ class Run(Handle[RunState, Result]):
         except OSError as exc:  # no space, no permission, a vanished folder while downloading
             await _cancel_all(downloads)
             client.gallery.discard(staging)  # the journal entry stays: resume() finishes it once the cause is gone
-            error = _output_failure(current.id, client.settings.output_dir, exc)
-            self._publish(phase="failed", event="error", error=error, ended=time.monotonic())
-            raise error from None
+            failure = _output_failure(current.id, client.settings.output_dir, exc)
+            self._publish(phase="failed", event="error", error=failure, ended=time.monotonic())
+            raise failure from None
         except BaseException as exc:
             await _cancel_all(downloads)
             client.gallery.discard(staging)
@@ -693,7 +694,6 @@ class Run(Handle[RunState, Result]):
     async def _until_done(self, prediction: Prediction, deadline: float | None,
                           seen: Callable[[Prediction, Event], None]) -> Prediction:
         """Follow the prediction until it is terminal: its event stream when offered, else polls."""
-        client = self._client
 
         def expired(current: Prediction) -> DeadlineExceeded:
             limit = self._deadline_seconds or 0

@@ -95,6 +95,9 @@ class SeedreamInput:
     """
 
     __slots__ = ("_explicit", "_schema", "_values")
+    _explicit: frozenset[str]
+    _schema: ModelSchema
+    _values: dict[str, Any]
 
     def __init__(self, prompt: str, *, model: str | None = None, schema: ModelSchema | None = None,
                  **fields: Any) -> None:

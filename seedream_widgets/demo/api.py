@@ -11,24 +11,30 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
+import math
 import re
+import secrets
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..schema import check_payload
+from .catalog import DemoModel, demo_models
 from .faults import HEADER, HTML_PAYLOAD, NOT_IMAGE_HTML, STATUS_KINDS, Fault, FaultPlan, bomb_png, junk
 from .render import RenderCache, render_image
 from .settings import IMAGE_FORMATS, DemoSettings
 from .stats import DemoStats, StatsRecorder
 from .store import PredictionRecord, PredictionState, PredictionStore, plan_prediction
 from .wire import (
-    MODEL,
-    VERSION,
     dumps,
+    iso,
     model_json,
     output_urls,
     prediction_json,
@@ -113,8 +119,11 @@ _ID = r"(?P<id>[^/]+)"
 class DemoApp:
     """The demo backend's behaviour, shared by all handler threads."""
 
-    def __init__(self, settings: DemoSettings) -> None:
+    def __init__(self, settings: DemoSettings, models: Mapping[str, DemoModel] | None = None) -> None:
         self.settings = settings
+        self.models: dict[str, DemoModel] = dict(models) if models is not None else demo_models()
+        self.files = FileStore()
+        self.limiter = CreateLimiter()
         self.store = PredictionStore()
         self.faults = FaultPlan()
         self.stats = StatsRecorder()
@@ -130,7 +139,10 @@ class DemoApp:
                                           "GET": ("list", self._list)}),
             (_suffix(f"/v1/predictions/{_ID}"), {"GET": ("get", self._get)}),
             (_suffix(f"/v1/predictions/{_ID}/cancel"), {"POST": ("cancel", self._cancel)}),
-            (_suffix(f"/v1/predictions/{_ID}/stream"), {"GET": ("get", self._stream)}),
+            (_suffix(f"/v1/predictions/{_ID}/stream"), {"GET": ("stream", self._stream)}),
+            (_suffix("/v1/files"), {"POST": ("upload", self._upload)}),
+            (_suffix(f"/v1/files/{_ID}"), {"GET": ("upload_info", self._upload_info)}),
+            (_suffix(f"/v1/files/{_ID}/download"), {"GET": ("upload_get", self._upload_get)}),
             (_suffix(rf"/files/{_ID}/(?P<index>[0-9]+)\.(?P<ext>[a-z]+)"), {"GET": ("file", self._file)}),
         ]
         self._admin = re.compile(r"^(?:/[^/]+)*?/_demo/(?P<what>[^?]+?)/?$")
@@ -161,7 +173,7 @@ class DemoApp:
             return None
         if handler is None or match is None:
             response = self._unrouted(request)
-        elif route != "file" and not self._authorized(request):
+        elif route not in _OPEN_ROUTES and not self._authorized(request):
             response = problem_response(401, "Unauthenticated", "You did not pass a valid authentication token")
         else:
             response = handler(request, match, fault)
@@ -199,16 +211,15 @@ class DemoApp:
     # -- predictions ---------------------------------------------------------------
 
     def _create_for_model(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
-        model = f"{match.group('owner')}/{match.group('name')}"
-        if model != MODEL:
-            return problem_response(404, "Not found", f"Model {model} does not exist (the demo backend "
-                                    f"serves {MODEL} only).")
-        return self._create(request, match, fault, None)
+        model = self.models.get(f"{match.group('owner')}/{match.group('name')}")
+        if model is None:
+            return self._no_model(f"{match.group('owner')}/{match.group('name')}")
+        return self._create(request, match, fault, model, None)
 
     def _create_for_version(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
-        return self._create(request, match, fault, "version")
+        return self._create(request, match, fault, None, "version")
 
-    def _create(self, request: Request, match: re.Match[str], fault: Fault | None,
+    def _create(self, request: Request, match: re.Match[str], fault: Fault | None, model: DemoModel | None,
                 version_key: str | None) -> Response:
         try:
             document = json.loads(request.body or b"null")
@@ -217,21 +228,32 @@ class DemoApp:
         if not isinstance(document, dict):
             return problem_response(400, "Invalid JSON", "The request body must be a JSON object.")
         if version_key is not None:
-            version = document.get(version_key)
-            if version not in (VERSION, f"{MODEL}:{VERSION}"):
+            model = self._model_of_version(str(document.get(version_key) or ""))
+            if model is None:
                 # What Replicate answers for an unknown version id (a 422, not a 404).
                 return problem_response(422, "Invalid version or not permitted", "The specified version does "
                                         "not exist (or perhaps you don't have permission to use it?)")
+        assert model is not None
         payload = document.get("input")
         if not isinstance(payload, dict):
             got = "nothing" if payload is None else type(payload).__name__
             return problem_response(422, "Input validation failed", f"- input: must be an object, got {got}\n",
                                     invalid_fields=[{"type": "type", "field": "input",
                                                      "description": f"must be an object, got {got}"}])
-        invalid = check_payload(payload)
+        invalid = model.schema.check(payload)
         if invalid:
             body = validation_problem(invalid)
             return Response(422, dumps(body), PROBLEM)
+        cancel_after = parse_duration(request.headers.get("cancel-after"))
+        if request.headers.get("cancel-after") and cancel_after is None:
+            return problem_response(400, "Invalid Cancel-After", "Cancel-After must be a duration such as 90s, "
+                                    "5m, 1h30m or 500ms.")
+        throttled, limit_headers = self.limiter.take(self.settings.create_rate, self.settings.create_burst)
+        if throttled is not None:
+            self.stats.throttled()
+            return problem_response(429, "Request was throttled",
+                                    f"Request was throttled. Expected available in {math.ceil(throttled)} second.",
+                                    [("Retry-After", str(max(1, math.ceil(throttled)))), *limit_headers])
 
         kind = fault.kind if fault else ""
         fail_message, fail_logs = None, ""
@@ -239,10 +261,13 @@ class DemoApp:
             fail_message = fault.text("message", "The demo backend failed this prediction (fault injection).")
         elif kind == "html":
             fail_message, fail_logs = f"Model error: {HTML_PAYLOAD}", f"{HTML_PAYLOAD}\n"
-        record = self.store.create(payload, plan_prediction(payload, self.settings, fail_message=fail_message,
-                                                            fail_logs=fail_logs))
+        plan = plan_prediction(payload, self.settings, model.schema, fail_message=fail_message, fail_logs=fail_logs)
+        record = self.store.create(payload, plan, model=model.name, version=model.version, cancel_after=cancel_after)
         self.stats.created(record.id)
         self._mark(record, fault)
+        if self.settings.minimal_create:
+            # The seed page's own example answer: no urls, no model, no version, never held.
+            return json_response(201, {"id": record.id, "status": "starting"}, limit_headers)
 
         wait = prefer_wait(request.headers.get("prefer"))
         if wait is not None:
@@ -255,7 +280,18 @@ class DemoApp:
             outputs = [f"data:{mime};base64,{base64.b64encode(self._image(record, i)).decode('ascii')}"
                        for i in range(state.ready)]
         document = self._prediction(record, state, request.origin, match.group("prefix"), outputs)
-        return json_response(201, document, [("Location", document["urls"]["get"])])
+        return json_response(201, document, [("Location", document["urls"]["get"]), *limit_headers])
+
+    def _model_of_version(self, version: str) -> DemoModel | None:
+        name, _, bare = version.rpartition(":")
+        for model in self.models.values():
+            if bare == model.version and name in ("", model.name):
+                return model
+        return None
+
+    def _no_model(self, name: str) -> Response:
+        return problem_response(404, "Not found", f"Model {name} does not exist (the demo backend serves "
+                                f"{', '.join(self.models)}).")
 
     def _get(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
         record = self.store.get(match.group("id"))
@@ -351,18 +387,72 @@ class DemoApp:
         return Response(200, self._image(record, index), mime, [("Cache-Control", "public, max-age=3600")])
 
     def _model(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
-        model = f"{match.group('owner')}/{match.group('name')}"
-        if model != MODEL:
-            return problem_response(404, "Not found", f"Model {model} does not exist (the demo backend "
-                                    f"serves {MODEL} only).")
-        return json_response(200, model_json(run_count=len(self.store)))
+        if not self.settings.models_route:
+            return self._unrouted(request)
+        model = self.models.get(f"{match.group('owner')}/{match.group('name')}")
+        if model is None:
+            return self._no_model(f"{match.group('owner')}/{match.group('name')}")
+        runs = sum(1 for record in self.store.records() if record.model == model.name)
+        return json_response(200, model_json(model, run_count=runs))
 
     def _version(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
-        model = f"{match.group('owner')}/{match.group('name')}"
-        if model != MODEL or match.group("version") != VERSION:
-            return problem_response(404, "Not found", f"Version {match.group('version')} of {model} does "
+        if not self.settings.models_route:
+            return self._unrouted(request)
+        name = f"{match.group('owner')}/{match.group('name')}"
+        model = self.models.get(name)
+        if model is None or match.group("version") != model.version:
+            return problem_response(404, "Not found", f"Version {match.group('version')} of {name} does "
                                     "not exist.")
-        return json_response(200, version_json())
+        return json_response(200, version_json(model))
+
+    # -- the Files API ----------------------------------------------------------------
+
+    def _upload(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        """``POST /v1/files`` (multipart: content, filename, type, metadata), as Replicate's Files API."""
+        if not self.settings.files_route:
+            return self._unrouted(request)
+        content_type = request.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            return problem_response(400, "Bad request", "Upload a file as multipart/form-data with a 'content' part.")
+        message = BytesParser(policy=email_policy).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + request.body)
+        parts = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+        content = parts.get("content")
+        if content is None:
+            return problem_response(400, "Bad request", "The upload has no 'content' part.")
+        raw = content.get_payload(decode=True)
+        data = raw if isinstance(raw, bytes) else b""
+        name = content.get_filename() or "file"
+        meta_part = parts.get("metadata")
+        metadata: Any = {}
+        if meta_part is not None:
+            try:
+                metadata = json.loads(meta_part.get_content())
+            except (ValueError, TypeError):
+                metadata = {}
+        kind = str(parts["type"].get_content()).strip() if "type" in parts else content.get_content_type()
+        self.stats.uploaded()
+        stored = self.files.add(data, name, kind, metadata)
+        return json_response(201, self._file_json(stored, request.origin, match.group("prefix")))
+
+    def _upload_info(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        stored = self.files.get(match.group("id"))
+        if stored is None or not self.settings.files_route:
+            return problem_response(404, "Not found", "No such file.")
+        return json_response(200, self._file_json(stored, request.origin, match.group("prefix")))
+
+    def _upload_get(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
+        stored = self.files.get(match.group("id"))
+        if stored is None:
+            return problem_response(404, "Not found", "No such file.")
+        return Response(200, stored.data, stored.content_type)
+
+    @staticmethod
+    def _file_json(stored: StoredFile, origin: str, prefix: str) -> dict[str, Any]:
+        return {"id": stored.id, "name": stored.name, "content_type": stored.content_type, "size": len(stored.data),
+                "etag": stored.sha256[:32], "checksums": {"sha256": stored.sha256}, "metadata": stored.metadata,
+                "created_at": iso(stored.created), "expires_at": iso(stored.created + 24 * 3600),
+                "urls": {"get": f"{origin}{prefix}/v1/files/{stored.id}/download"}}
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -379,7 +469,8 @@ class DemoApp:
     def _prediction(self, record: PredictionRecord, state: PredictionState, origin: str, prefix: str,
                     outputs: list[str] | None = None) -> dict[str, Any]:
         return prediction_json(record, state, origin=origin, prefix=prefix,
-                               data_removed=self._data_removed(record, state), outputs=outputs)
+                               data_removed=self._data_removed(record, state), outputs=outputs,
+                               stream=self.settings.stream and not state.terminal)
 
     def _image(self, record: PredictionRecord, index: int) -> bytes:
         plan = record.plan
@@ -460,3 +551,95 @@ class DemoApp:
                 return problem_response(405, "Method not allowed", f"{method} is not allowed here.")
             return json_response(200, self._prediction(record, self.store.state(record), self.origin, ""))
         return problem_response(404, "Not found", f"No demo admin endpoint {method} /_demo/{what}.")
+
+
+_OPEN_ROUTES = frozenset({"file", "stream", "upload_get"})
+"""Routes readable without the token: output files (replicate.delivery), event streams (stream.replicate.com)
+and uploaded files' signed download URLs."""
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Seconds from a ``Cancel-After`` value (``90s``, ``5m``, ``1h30m``, ``500ms``, or bare seconds); None if bad.
+
+    >>> parse_duration("1m30s"), parse_duration("45"), parse_duration("soon")
+    (90.0, 45.0, None)
+    """
+    if text is None:
+        return None
+    value = text.strip().lower()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    parts = _DURATION.findall(value)
+    if not parts or "".join(f"{n}{unit}" for n, unit in parts) != value:
+        return None
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(float(n) * scale[unit] for n, unit in parts)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: str
+    data: bytes
+    name: str
+    content_type: str
+    metadata: Any
+    created: float
+    sha256: str
+
+
+class FileStore:
+    """Files uploaded to a demo backend (kept in memory while it runs)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, StoredFile] = {}
+
+    def add(self, data: bytes, name: str, content_type: str, metadata: Any) -> StoredFile:
+        stored = StoredFile(secrets.token_hex(12), data, name, content_type, metadata, time.time(),
+                            hashlib.sha256(data).hexdigest())
+        with self._lock:
+            self._files[stored.id] = stored
+        return stored
+
+    def get(self, file_id: str) -> StoredFile | None:
+        with self._lock:
+            return self._files.get(file_id)
+
+    def by_url(self, url: str) -> StoredFile | None:
+        """The file behind one of this backend's download URLs (``.../v1/files/<id>/download``)."""
+        found = re.search(r"/v1/files/([^/]+)/download$", urlsplit(url).path)
+        return self.get(found.group(1)) if found else None
+
+
+class CreateLimiter:
+    """A token bucket for creates (``create_rate`` per second, ``create_burst`` at once), like a throttled account."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens = 0.0
+        self._at = 0.0
+        self._rate = 0.0
+
+    def take(self, rate: float, burst: int) -> tuple[float | None, list[tuple[str, str]]]:
+        """(None, headers) when a create may go ahead, else (seconds until it may, headers)."""
+        if rate <= 0:
+            return None, []
+        with self._lock:
+            now = time.monotonic()
+            if rate != self._rate:
+                self._rate, self._tokens, self._at = rate, float(burst), now
+            self._tokens = min(float(burst), self._tokens + (now - self._at) * rate)
+            self._at = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                wait = None
+            else:
+                wait = (1.0 - self._tokens) / rate
+            reset = (burst - self._tokens) / rate
+            headers = [("RateLimit-Limit", f"{rate:g}"), ("RateLimit-Remaining", str(int(self._tokens))),
+                       ("RateLimit-Reset", f"{reset:.3f}")]
+            return wait, headers

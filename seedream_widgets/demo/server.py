@@ -12,10 +12,12 @@ from __future__ import annotations
 import atexit
 import ipaddress
 import threading
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from .api import DemoApp
+from .catalog import demo_models
 from .faults import TRANSIENT_KINDS
 from .settings import DemoSettings
 from .stats import DemoStats
@@ -23,29 +25,32 @@ from .transport import DemoHTTPServer
 
 
 class DemoServer:
-    """A local Replicate-compatible backend for bytedance/seedream-4.
+    """A local Replicate-compatible backend for the Seedream family (and any model given by its OpenAPI document).
 
     >>> with DemoServer(base_seconds=0.1) as server:  # doctest: +SKIP
     ...     client = SeedreamClient(token="demo", base_url=server.base_url)
 
     ``url`` is ``http://127.0.0.1:PORT``; ``base_url`` (``url + "/v1"``) is what a
     client uses as its base URL. Any non-empty bearer token is accepted unless
-    ``token`` is given. See `seedream_widgets.demo` for routes, faults and
-    prompt directives.
+    ``token`` is given. ``models`` adds models (``owner/name`` -> OpenAPI document) to
+    the three Seedream models; ``options`` are further settings (`DemoSettings`:
+    ``stream``, ``minimal_create``, ``models_route``, ``files_route``, ``create_rate``,
+    ``create_burst``). See `seedream_widgets.demo` for routes, faults and prompt directives.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None,
                  start_seconds: float = 0.05, base_seconds: float = 0.4, per_image_seconds: float = 0.2,
                  output_ttl: float = 3600.0, image_format: str = "jpeg", page_size: int = 50,
                  fault_rate: float = 0.0, fault_kinds: tuple[str, ...] = TRANSIENT_KINDS, seed: int = 0,
-                 inline_outputs: bool = False) -> None:
+                 inline_outputs: bool = False, models: Mapping[str, Mapping[str, Any]] | None = None,
+                 **options: Any) -> None:
         self.host = host
         self.port = port
         settings = DemoSettings()
         settings.update(token=token, start_seconds=start_seconds, base_seconds=base_seconds,
                         per_image_seconds=per_image_seconds, output_ttl=output_ttl, image_format=image_format,
-                        page_size=page_size, inline_outputs=inline_outputs)
-        self._app = DemoApp(settings)
+                        page_size=page_size, inline_outputs=inline_outputs, **options)
+        self._app = DemoApp(settings, demo_models(models))
         self._app.faults.set_rate(fault_rate, fault_kinds, seed)
         self._httpd: DemoHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -119,7 +124,8 @@ class DemoServer:
 
     def configure(self, **settings: Any) -> None:
         """Change settings at run time: start_seconds, base_seconds, per_image_seconds (for new
-        predictions), output_ttl and token (at once), image_format, page_size, inline_outputs."""
+        predictions), output_ttl and token (at once), image_format, page_size, inline_outputs, stream,
+        minimal_create, models_route, files_route, create_rate, create_burst."""
         self._app.settings.update(**settings)
 
     def inject(self, kind: str, *, route: str = "any", times: int = 1, **params: object) -> None:
@@ -154,6 +160,13 @@ class DemoServer:
     def output_bytes(self, prediction_id: str, index: int) -> bytes:
         """The exact bytes of output ``index`` (0-based, as in ``output[index]``), for hash checks."""
         return self._app.output_bytes(prediction_id, index)
+
+    def uploaded(self, file_id: str) -> bytes:
+        """The bytes of a file uploaded with ``POST /v1/files``; KeyError if unknown."""
+        stored = self._app.files.get(file_id)
+        if stored is None:
+            raise KeyError(f"no uploaded file {file_id!r}")
+        return stored.data
 
     def cancel_from_elsewhere(self, prediction_id: str) -> None:
         """Cancel as if someone pressed Cancel on the web UI (not counted in ``stats.cancels``)."""

@@ -43,6 +43,20 @@ class DemoSettings:
     """Answer a ``Prefer: wait`` create that finished in time with ``data:`` URIs as outputs, as
     Replicate's sync API did for small files in late 2024 (the official client then returns
     ``FileOutput`` objects, which it does for https: and data: URLs only, never for http:)."""
+    stream: bool = True
+    """Offer ``urls.stream`` (server-sent events) on predictions; False serves a base that only polls."""
+    minimal_create: bool = False
+    """Answer a create at once with only ``{"id", "status"}`` (the seed page's example), never holding it
+    for ``Prefer: wait``, as some Replicate-compatible proxies do."""
+    models_route: bool = True
+    """Serve ``GET /v1/models/...``; False answers 404 there, like a proxy that forwards predictions only."""
+    files_route: bool = True
+    """Serve the Files API (``POST /v1/files``); False answers 404, like a proxy without it."""
+    create_rate: float = 0.0
+    """Creates accepted per second (0: no limit); above it a create answers 429 with ``Retry-After``, and
+    every create answer carries ``RateLimit-Limit``/``RateLimit-Remaining``/``RateLimit-Reset``."""
+    create_burst: int = 1
+    """How many creates may arrive at once within ``create_rate``."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def update(self, **changes: Any) -> None:
@@ -69,6 +83,12 @@ class DemoSettings:
                 "image_format": self.image_format,
                 "page_size": self.page_size,
                 "inline_outputs": self.inline_outputs,
+                "stream": self.stream,
+                "minimal_create": self.minimal_create,
+                "models_route": self.models_route,
+                "files_route": self.files_route,
+                "create_rate": self.create_rate,
+                "create_burst": self.create_burst,
             }
 
 
@@ -85,11 +105,15 @@ def _check(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
             raise ValueError(f"page_size must be a whole number from 1 to 1000, got {value!r}")
         return value
-    if name == "inline_outputs":
+    if name in ("inline_outputs", "stream", "minimal_create", "models_route", "files_route"):
         if not isinstance(value, bool):
-            raise ValueError(f"inline_outputs must be true or false, got {value!r}")
+            raise ValueError(f"{name} must be true or false, got {value!r}")
         return value
-    # The remaining settings are durations in seconds.
+    if name == "create_burst":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+            raise ValueError(f"create_burst must be a whole number from 1 to 1000, got {value!r}")
+        return value
+    # The remaining settings are durations in seconds (create_rate: creates per second).
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
     return float(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -31,11 +32,18 @@ class DemoStats:
     """Faults applied, per kind."""
     prediction_ids: tuple[str, ...]
     """Ids of the predictions created, oldest first."""
+    throttled: int = 0
+    """Creates answered 429 by the rate limit (``create_rate``), not by injected faults."""
+    create_times: tuple[float, ...] = ()
+    """``time.monotonic()`` of each accepted create (rates are measured from these)."""
+    uploads: int = 0
+    """Files received by ``POST /v1/files``."""
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as JSON for ``GET /_demo/stats``."""
         data = asdict(self)
         data["prediction_ids"] = list(self.prediction_ids)
+        data["create_times"] = list(self.create_times)
         return data
 
 
@@ -50,6 +58,9 @@ class StatsRecorder:
         self._cancels = 0
         self._connections = 0
         self._ids: list[str] = []
+        self._throttled = 0
+        self._create_times: list[float] = []
+        self._uploads = 0
 
     def request(self, route: str) -> None:
         with self._lock:
@@ -59,6 +70,15 @@ class StatsRecorder:
         with self._lock:
             self._creates += 1
             self._ids.append(prediction_id)
+            self._create_times.append(time.monotonic())
+
+    def throttled(self) -> None:
+        with self._lock:
+            self._throttled += 1
+
+    def uploaded(self) -> None:
+        with self._lock:
+            self._uploads += 1
 
     def canceled(self) -> None:
         with self._lock:
@@ -82,11 +102,15 @@ class StatsRecorder:
                 connections=self._connections,
                 faults_injected=dict(self._faults),
                 prediction_ids=tuple(self._ids),
+                throttled=self._throttled,
+                create_times=tuple(self._create_times),
+                uploads=self._uploads,
             )
 
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
             self._faults.clear()
-            self._creates = self._cancels = self._connections = 0
+            self._creates = self._cancels = self._connections = self._throttled = self._uploads = 0
             self._ids.clear()
+            self._create_times.clear()

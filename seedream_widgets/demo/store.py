@@ -15,15 +15,15 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from ..schema import FIELD, output_pixels
+from ..models import ModelSchema
 from .render import input_aspect, input_digest
 from .settings import DemoSettings
 
-Status = Literal["starting", "processing", "succeeded", "failed", "canceled"]
-TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "canceled"})
+Status = Literal["starting", "processing", "succeeded", "failed", "canceled", "aborted"]
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "canceled", "aborted"})
 
 _ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # lowercase alphanumerics, as Replicate's ids
 _FAIL = re.compile(r"\[demo:fail(?:=([^\]]*))?\]")
@@ -67,16 +67,17 @@ class Plan:
         return self.fail_time if self.fail_message is not None else self.image_time(self.count)
 
 
-def plan_prediction(payload: Mapping[str, Any], settings: DemoSettings, *, fail_message: str | None = None,
-                    fail_logs: str = "") -> Plan:
-    """The `Plan` for a valid input under the current settings (and prompt directives)."""
-    def value(name: str) -> Any:
-        return payload.get(name, FIELD[name].default)
-
-    size, ratio = str(value("size")), str(value("aspect_ratio"))
+def plan_prediction(payload: Mapping[str, Any], settings: DemoSettings, schema: ModelSchema, *,
+                    fail_message: str | None = None, fail_logs: str = "") -> Plan:
+    """The `Plan` for a valid input of ``schema``'s model under the current settings (and prompt directives)."""
+    values = {**schema.defaults, **payload}
+    size, ratio = str(values.get("size") or "2K"), str(values.get("aspect_ratio") or "1:1")
     aspect = input_aspect(payload.get("image_input"))
-    width, height = output_pixels(size, ratio, int(value("width")), int(value("height")), aspect)
-    count = int(value("max_images")) if value("sequential_image_generation") == "auto" else 1
+    # A model of no known family renders at 1024 px square (its sizes mean nothing to the demo).
+    width, height = schema.pixels(payload, aspect) or (1024, 1024)
+    count = schema.expected_images(payload)
+    output_format = values.get("output_format")
+    image_format = output_format if output_format in ("png", "jpeg", "webp") else settings.image_format
     # The log names the shape actually made: custom and matched sizes as their reduced ratio.
     if ratio == "match_input_image" and aspect is None and size != "custom":
         ratio = "1:1"
@@ -93,7 +94,7 @@ def plan_prediction(payload: Mapping[str, Any], settings: DemoSettings, *, fail_
     base = settings.base_seconds + (float(slow.group(1)) if slow else 0.0)
     per_image = settings.per_image_seconds
     return Plan(count=count, width=width, height=height, size_label=size, ratio_label=ratio,
-                seed=int(digest[:8], 16) % 2**31, digest=digest, image_format=settings.image_format,
+                seed=int(digest[:8], 16) % 2**31, digest=digest, image_format=image_format,
                 start=start, first_image=start + base + per_image, per_image=per_image,
                 fail_message=fail_message, fail_logs=fail_logs)
 
@@ -108,8 +109,13 @@ class PredictionRecord:
     plan: Plan
     created_wall: float
     created_mono: float
+    model: str = ""
+    version: str = ""
     canceled_at: float | None = None
     """Seconds after creation when it was canceled (only ever set while it was running)."""
+    cancel_after: float | None = None
+    """The create's ``Cancel-After`` deadline, in seconds after creation: the service ends the prediction
+    then, as ``aborted`` when it never started, else as ``canceled``."""
     expired: bool = False
     """Forced expiry (the ``expire`` fault): outputs 404 and ``data_removed`` from now on."""
     hostile_urls: bool = False
@@ -137,6 +143,12 @@ class PredictionState:
 def state_at(record: PredictionRecord, t: float) -> PredictionState:
     """The state of ``record`` at ``t`` seconds after its creation."""
     plan = record.plan
+    if record.cancel_after is not None and record.cancel_after < plan.end_time and t >= record.cancel_after:
+        never_canceled = record.canceled_at is None or record.canceled_at > record.cancel_after
+        if record.cancel_after < plan.start and never_canceled:
+            return PredictionState("aborted", 0, None, record.cancel_after, "", None)
+        if never_canceled:
+            record = replace(record, canceled_at=record.cancel_after)
     canceled = record.canceled_at is not None and t >= record.canceled_at
     moment = min(t, record.canceled_at) if canceled and record.canceled_at is not None else t
     started = plan.start if moment >= plan.start else None
@@ -174,13 +186,15 @@ class PredictionStore:
         self._order: list[PredictionRecord] = []
         self._closed = False
 
-    def create(self, payload: dict[str, Any], plan: Plan) -> PredictionRecord:
+    def create(self, payload: dict[str, Any], plan: Plan, *, model: str = "", version: str = "",
+               cancel_after: float | None = None) -> PredictionRecord:
         with self._changed:
             while True:
                 new_id = "".join(secrets.choice(_ID_ALPHABET) for _ in range(26))
                 if new_id not in self._records:
                     break
-            record = PredictionRecord(new_id, len(self._order), payload, plan, time.time(), time.monotonic())
+            record = PredictionRecord(new_id, len(self._order), payload, plan, time.time(), time.monotonic(),
+                                      model=model, version=version, cancel_after=cancel_after)
             self._records[new_id] = record
             self._order.append(record)
             return record
@@ -229,7 +243,9 @@ class PredictionStore:
                 if left <= 0:
                     return
                 # Sleep until it would end on its own; a cancel or close wakes us earlier.
-                self._changed.wait(min(left, max(0.0, record.plan.end_time - now) + 0.001))
+                end = record.plan.end_time if record.cancel_after is None else min(record.plan.end_time,
+                                                                                   record.cancel_after)
+                self._changed.wait(min(left, max(0.0, end - now) + 0.001))
 
     def page(self, before: int | None, size: int) -> tuple[list[PredictionRecord], int | None]:
         """Up to ``size`` records newest first, older than sequence ``before``; and the next cursor."""
@@ -260,6 +276,11 @@ class PredictionStore:
         """Accept waiters again (a server started after it was stopped)."""
         with self._changed:
             self._closed = False
+
+    def records(self) -> list[PredictionRecord]:
+        """Every record, oldest first."""
+        with self._changed:
+            return list(self._order)
 
     def __len__(self) -> int:
         with self._changed:

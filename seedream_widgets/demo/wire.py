@@ -8,23 +8,20 @@ service. Validation itself comes from `seedream_widgets.schema` only.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidField
-from ..schema import FIELDS
+from .catalog import VERSION_CREATED_AT, DemoModel, version_id
 from .faults import HOSTILE_URLS
 from .settings import IMAGE_FORMATS
 from .store import PredictionRecord, PredictionState
 
 MODEL = "bytedance/seedream-4"
-OWNER, NAME = MODEL.split("/")
-VERSION = hashlib.sha256(b"seedream-widgets demo backend: bytedance/seedream-4").hexdigest()
-"""The demo's one model version id (64 hex digits, like a real one)."""
-VERSION_CREATED_AT = "2025-09-09T00:00:00.000000Z"
+VERSION = version_id(MODEL)
+"""The demo's version id of seedream-4 (64 hex digits, like a real one)."""
 COG_VERSION = "0.16.8"
 
 
@@ -46,9 +43,17 @@ def output_urls(record: PredictionRecord, ready: int, origin: str) -> list[str]:
 
 
 def prediction_json(record: PredictionRecord, state: PredictionState, *, origin: str, prefix: str,
-                    data_removed: bool, outputs: Sequence[str] | None = None) -> dict[str, Any]:
-    """The prediction object of ``GET /v1/predictions/{id}`` (``outputs`` overrides the URLs)."""
+                    data_removed: bool, outputs: Sequence[str] | None = None, stream: bool = True) -> dict[str, Any]:
+    """The prediction object of ``GET /v1/predictions/{id}`` (``outputs`` overrides the URLs).
+
+    ``urls.stream`` (server-sent events) is offered while the prediction runs, as Replicate does,
+    unless ``stream`` is off.
+    """
     api = f"{origin}{prefix}/v1/predictions/{record.id}"
+    links = {"get": api, "cancel": f"{api}/cancel"}
+    if stream:
+        links["stream"] = f"{origin}{prefix}/v1/predictions/{record.id}/stream"
+    links["web"] = f"{origin}/_demo/predictions/{record.id}"
     urls = list(outputs) if outputs is not None else output_urls(record, state.ready, origin)
     metrics: dict[str, Any] = {}
     if state.started_at is not None and state.completed_at is not None:
@@ -59,8 +64,8 @@ def prediction_json(record: PredictionRecord, state: PredictionState, *, origin:
         }
     return {
         "id": record.id,
-        "model": MODEL,
-        "version": VERSION,
+        "model": record.model or MODEL,
+        "version": record.version or VERSION,
         "input": record.input,
         "logs": state.logs,
         "output": urls or None,
@@ -71,59 +76,24 @@ def prediction_json(record: PredictionRecord, state: PredictionState, *, origin:
         "created_at": iso(record.created_wall),
         "started_at": None if state.started_at is None else iso(record.created_wall + state.started_at),
         "completed_at": None if state.completed_at is None else iso(record.created_wall + state.completed_at),
-        "urls": {
-            "get": api,
-            "cancel": f"{api}/cancel",
-            "stream": f"{api}/stream",
-            "web": f"{origin}/_demo/predictions/{record.id}",
-        },
+        "urls": links,
         "metrics": metrics,
     }
 
 
-def openapi_schema() -> dict[str, Any]:
-    """A minimal OpenAPI document of the model's input and output, built from the shared schema."""
-    properties: dict[str, Any] = {}
-    for order, spec in enumerate(FIELDS):
-        prop: dict[str, Any] = {"title": spec.name.replace("_", " ").title(), "description": spec.help,
-                                "x-order": order}
-        if spec.kind == "enum":
-            prop.update(type="string", enum=list(spec.choices))
-        elif spec.kind == "uris":
-            prop.update(type="array", items={"type": "string", "format": "uri"})
-        else:
-            prop["type"] = {"str": "string", "int": "integer", "bool": "boolean"}[spec.kind]
-        if spec.low is not None:
-            prop["minimum"] = spec.low
-        if spec.high is not None:
-            prop["maximum"] = spec.high
-        if spec.default is not None:
-            prop["default"] = list(spec.default) if isinstance(spec.default, tuple) else spec.default
-        properties[spec.name] = prop
+def version_json(model: DemoModel) -> dict[str, Any]:
+    """``GET /v1/models/{owner}/{name}/versions/{id}``: the version with its OpenAPI document."""
+    return {"id": model.version, "created_at": VERSION_CREATED_AT, "cog_version": COG_VERSION,
+            "openapi_schema": model.document}
+
+
+def model_json(model: DemoModel, run_count: int) -> dict[str, Any]:
+    """``GET /v1/models/{owner}/{name}``: every field the official client requires."""
     return {
-        "openapi": "3.0.2",
-        "info": {"title": "Cog", "version": "0.1.0"},
-        "paths": {},
-        "components": {"schemas": {
-            "Input": {"type": "object", "title": "Input", "required": ["prompt"], "properties": properties},
-            # A plain array, not an iterator: replicate.run() then returns a list, as for the real model.
-            "Output": {"type": "array", "title": "Output", "items": {"type": "string", "format": "uri"}},
-        }},
-    }
-
-
-def version_json() -> dict[str, Any]:
-    return {"id": VERSION, "created_at": VERSION_CREATED_AT, "cog_version": COG_VERSION,
-            "openapi_schema": openapi_schema()}
-
-
-def model_json(run_count: int) -> dict[str, Any]:
-    """``GET /v1/models/bytedance/seedream-4``: every field the official client requires."""
-    return {
-        "url": f"https://replicate.com/{MODEL}",
-        "owner": OWNER,
-        "name": NAME,
-        "description": "Seedream 4 (local demo backend: placeholder images, nothing is billed)",
+        "url": f"https://replicate.com/{model.name}",
+        "owner": model.owner,
+        "name": model.short_name,
+        "description": model.description,
         "visibility": "public",
         "github_url": None,
         "paper_url": None,
@@ -131,7 +101,7 @@ def model_json(run_count: int) -> dict[str, Any]:
         "run_count": run_count,
         "cover_image_url": None,
         "default_example": None,
-        "latest_version": version_json(),
+        "latest_version": version_json(model),
     }
 
 

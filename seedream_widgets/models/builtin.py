@@ -7,8 +7,9 @@ first fetch; a schema read from the service replaces them (`seedream_widgets.cat
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from importlib import resources
+from typing import Any
 
 from .model import ModelSchema, Price
 
@@ -30,17 +31,17 @@ PRICES: dict[str, Price] = {
 """USD per output image, with where and when each figure was read (see ``../shared/DESIGN.md``)."""
 
 
-def snapshot_document(model: str) -> dict[str, object] | None:
+def snapshot_document(model: str) -> dict[str, Any] | None:
     """The shipped OpenAPI document of a known model (None for others)."""
     name = model.split(":", 1)[0]
     if name not in KNOWN_MODELS:
         return None
-    text = resources.files(__package__).joinpath("snapshots", name.replace("/", "__") + ".json").read_text("utf-8")
-    document: dict[str, object] = json.loads(text)
+    folder = resources.files(__package__).joinpath("snapshots")
+    document: dict[str, Any] = json.loads(folder.joinpath(name.replace("/", "__") + ".json").read_text("utf-8"))
     return document
 
 
-@lru_cache(maxsize=None)
+@cache
 def builtin_schema(model: str) -> ModelSchema | None:
     """The built-in schema of a known model (``owner/name``; a ``:version`` suffix is ignored), else None.
 

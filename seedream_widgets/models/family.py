@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import InvalidField
 from .fields import Condition, FieldSpec
@@ -101,7 +101,7 @@ class Family:
 class SeedreamFamily(Family):
     name = "seedream"
 
-    _TITLES = {"sequential_image_generation": "Sequential", "image_input": "Input images",
+    _TITLES: ClassVar[dict[str, str]] = {"sequential_image_generation": "Sequential", "image_input": "Input images",
                "max_images": "Max images", "aspect_ratio": "Aspect ratio", "enhance_prompt": "Enhance prompt",
                "disable_safety_checker": "No safety check", "output_format": "Format"}
 
@@ -118,7 +118,8 @@ class SeedreamFamily(Family):
                 conditions.append(Condition("size", ("custom",), negate=True))
             elif spec.name == "max_images" and "sequential_image_generation" in names:
                 conditions.append(Condition("sequential_image_generation", ("auto",)))
-            done.append(replace(spec, active_when=tuple(conditions), title=spec.title or self._TITLES.get(spec.name, "")))
+            title = spec.title or self._TITLES.get(spec.name, "")
+            done.append(replace(spec, active_when=tuple(conditions), title=title))
         return tuple(done)
 
     def check(self, values: Mapping[str, Any], fields: Mapping[str, FieldSpec],
@@ -154,7 +155,7 @@ class SeedreamFamily(Family):
         if "width" in fields and size != "custom" and {"width", "height"} & given:
             # With an input image to match, the shape comes from that image, which is unknown here.
             pixels = self.pixels(values)
-            shape = ("" if values.get("aspect_ratio") == "match_input_image" and has_inputs or pixels is None
+            shape = ("" if (values.get("aspect_ratio") == "match_input_image" and has_inputs) or pixels is None
                      else f" (output will be {pixels[0]}x{pixels[1]})")
             notes.append(f"width/height are ignored because size is {size!r}; set size='custom' to use them{shape}")
         most = values.get("max_images", 1)

@@ -159,7 +159,8 @@ def check_value(spec: FieldSpec, value: Any) -> InvalidField | None:
         if spec.kind == "int" and not float(value).is_integer():
             return _bad(spec, value, f"must be a whole number, got {_show(value)}", "type")
         if spec.low is not None and value < spec.low:
-            return _bad(spec, value, f"got {_number(value)}; must be at least {_number(spec.low)}", "greater_than_equal")
+            return _bad(spec, value, f"got {_number(value)}; must be at least {_number(spec.low)}",
+                        "greater_than_equal")
         if spec.high is not None and value > spec.high:
             return _bad(spec, value, f"got {_number(value)}; must be at most {_number(spec.high)}", "less_than_equal")
     elif spec.kind == "uris":

@@ -125,7 +125,9 @@ def test_model_and_version_routes(api: httpx.Client) -> None:
     assert (model["owner"], model["name"]) == ("bytedance", "seedream-4")
     assert model["latest_version"]["id"] == VERSION
     schema = model["latest_version"]["openapi_schema"]["components"]["schemas"]
-    assert schema["Input"]["properties"]["size"]["enum"] == ["1K", "2K", "4K", "custom"]
+    # Cog's shape: an enum is a component the property points at through allOf/$ref.
+    assert schema["Input"]["properties"]["size"]["allOf"] == [{"$ref": "#/components/schemas/size"}]
+    assert schema["size"]["enum"] == ["1K", "2K", "4K", "custom"]
     assert schema["Output"]["type"] == "array"
     assert api.get(f"models/bytedance/seedream-4/versions/{VERSION}").json()["id"] == VERSION
     assert problem_of(api.get("models/bytedance/seedream-3"))["status"] == 404
