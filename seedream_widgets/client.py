@@ -28,10 +28,12 @@ import httpx
 from . import _present, protocol
 from ._version import __version__
 from .batch import Batch, BatchState, Outcome
-from .config import Settings, resolve_settings, scrub
+from .catalog import FETCH_TIMEOUT, SchemaCatalog
+from .config import ENV_MAX_COST, Settings, resolve_settings, scrub
 from .engine import engine_loop
 from .errors import (
     APIError,
+    CostLimitExceeded,
     InvalidField,
     NetworkError,
     OutputError,
@@ -41,11 +43,11 @@ from .errors import (
 )
 from .gallery import Gallery, RunRecord
 from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, download_image, to_image_uri
-from .models import ModelSchema, builtin_schema, family_for
+from .models import KNOWN_MODELS, Estimate, ModelSchema
 from .prediction import Prediction
 from .result import Comparison, Result
 from .run import FIRST_HOLD, Run, RunState
-from .schema import SeedreamInput, schema_for
+from .schema import SeedreamInput
 
 __all__ = ["AsyncSeedream", "Item", "Outcome", "Seedream", "Update"]
 
@@ -94,14 +96,17 @@ class AsyncSeedream:
         create_grace: float = 2.0,
         max_output_bytes: int = MAX_OUTPUT_BYTES,
         stream: bool = True,
+        max_cost: float | None = None,
     ) -> None:
-        settings = resolve_settings(token, base_url, model, output_dir)
+        settings = resolve_settings(token, base_url, model, output_dir, max_cost)
         if settings.demo and not settings.base_url:
             from .demo import embedded_server
 
             settings = replace(settings, base_url=embedded_server().base_url)
         self.settings: Settings = replace(settings, output_dir=settings.output_dir.absolute())
         self.gallery = Gallery(self.settings.output_dir)
+        self.catalog = SchemaCatalog(self.settings.output_dir / ".cache" / "models")
+        """The schema of each model this client runs (fetched, cached or built in)."""
         self.wait = wait
         """Seconds a create may be held open by ``Prefer: wait`` before the run is followed (0: never)."""
         self.timeout = timeout
@@ -127,13 +132,57 @@ class AsyncSeedream:
 
     @property
     def schema(self) -> ModelSchema:
-        """The input schema of this client's model (a model the package does not know is checked as
-        seedream-4 is, and the service has the last word)."""
-        model = self.settings.model.split(":", 1)[0]
-        known = builtin_schema(model)
-        if known is not None:
-            return known
-        return replace(schema_for(), model=model, price=None, family=family_for(model))
+        """The input schema of this client's model (see `schema_for`)."""
+        return self.schema_for(self.settings.model)
+
+    def schema_for(self, model: str | None = None) -> ModelSchema:
+        """The schema known now for ``owner/name[:version]`` (default: the client's model): fetched from
+        the service earlier, cached on disk, or built in. Sends nothing.
+
+        Raises `ValidationError` for a model with no schema yet: ``await client.load_schema(model)``
+        reads it (`Seedream` does that by itself).
+        """
+        name = model or self.settings.model
+        found = self.catalog.get(name)
+        if found is None:
+            raise ValidationError([InvalidField(
+                "model", f"{name!r}: its schema has not been read from the service yet (await "
+                         f"client.load_schema({name!r}) first)", "unknown_model", name,
+                "a model of the service at " + self.settings.public_base_url)])
+        return found
+
+    async def load_schema(self, model: str | None = None, *, refresh: bool = False) -> ModelSchema:
+        """Read a model's schema from the service (``GET /models/...``) unless it is known; returns it.
+
+        ``refresh`` reads it again even when known. A base without ``/models`` keeps the built-in
+        snapshot (see ``catalog.notes``); an unknown model raises `NotFoundError`.
+        """
+        name = model or self.settings.model
+        known = self.catalog.get(name)
+        if known is None or refresh:
+            try:
+                fetched = await asyncio.wait_for(self.catalog.fetch(name, self._get_json), FETCH_TIMEOUT)
+            except asyncio.TimeoutError:
+                fetched = None
+                self.catalog.notes.append(f"reading {name}'s schema took over {FETCH_TIMEOUT:g} s; gave up")
+            known = fetched or self.catalog.get(name)
+        if known is None:
+            raise ValidationError([InvalidField(
+                "model", f"{name!r}: the service at {self.settings.public_base_url} serves no schema for it (no "
+                         "/models route?); the package knows only the Seedream family's", "unknown_model", name,
+                ", ".join(KNOWN_MODELS))])
+        return known
+
+    async def _get_json(self, path: str) -> Any:
+        return await self._request("GET", path)
+
+    def refresh_in_background(self, model: str, reported_version: str = "") -> None:
+        """After a create: read the model's schema again when the service reports another version, or
+        the cached copy is a day old. Never delays the run; failures only leave a note."""
+        if not self.catalog.needs_refresh(model, reported_version):
+            return
+        task = asyncio.ensure_future(self.catalog.fetch(model, self._get_json))
+        task.add_done_callback(_quiet)
 
     # -- life cycle -------------------------------------------------------------
 
@@ -264,10 +313,11 @@ class AsyncSeedream:
         request has been sent, while the service holds it (it must not raise).
         """
         payload = inp.to_payload()
-        body = protocol.create_body(self.settings.model, payload)
+        model = inp.schema.label
+        body = protocol.create_body(model, payload)
         wait_s = self.wait if wait is None else wait
         headers = protocol.prefer_header(wait_s)
-        path = protocol.create_path(self.settings.model)
+        path = protocol.create_path(model)
         for _ in range(self.max_retries + 1):
             sent_at = datetime.now(timezone.utc)
             try:
@@ -436,10 +486,10 @@ class AsyncSeedream:
 
     # -- inputs ------------------------------------------------------------------------------
 
-    def build_input(self, prompt: str | SeedreamInput, **fields: Any) -> SeedreamInput:
-        """A validated `SeedreamInput` for this client's model; local input images become data URIs.
+    def build_input(self, prompt: str | SeedreamInput, *, model: str | None = None, **fields: Any) -> SeedreamInput:
+        """A validated `SeedreamInput` for ``model`` (default: the client's); local images become data URIs.
 
-        Raises `ValidationError` naming every invalid field.
+        Raises `ValidationError` naming every invalid field (with what that model allows).
         """
         if "image_input" in fields:
             images = fields["image_input"]
@@ -449,8 +499,10 @@ class AsyncSeedream:
                 images = [images]  # one image is fine without a list
             fields["image_input"] = [to_image_uri(image) for image in images]
         if isinstance(prompt, SeedreamInput):
+            if model is not None and model != prompt.schema.label:
+                prompt, _ = prompt.for_model(self.schema_for(model))
             return prompt.replace(**fields) if fields else prompt
-        return SeedreamInput(prompt, schema=self.schema, **fields)
+        return SeedreamInput(prompt, schema=self.schema_for(model), **fields)
 
     def image_uri(self, source: Any) -> str:
         """An input image as the service takes it: URLs and data URIs as they are, files, bytes and PIL
@@ -505,23 +557,69 @@ class AsyncSeedream:
     def _spawn_batch(self, loop: asyncio.AbstractEventLoop, items: Iterable[Item], *, concurrency: int,
                      timeout: float | None, skip_stored: bool, labels: Sequence[str] | None,
                      shared: Mapping[str, Any]) -> list[Run]:
-        """One run per item, at most ``concurrency`` creating at once; invalid items end at once."""
-        gate = asyncio.Semaphore(max(1, concurrency))
-        inputs = self.item_inputs(items, **shared)
+        return self._spawn_inputs(loop, self.item_inputs(items, **shared), concurrency=concurrency, timeout=timeout,
+                                  skip_stored=skip_stored, labels=labels)
+
+    def _spawn_inputs(self, loop: asyncio.AbstractEventLoop, inputs: Sequence[SeedreamInput | SeedreamError], *,
+                      concurrency: int, timeout: float | None, skip_stored: bool,
+                      labels: Sequence[str] | None) -> list[Run]:
+        """One run per input, at most ``concurrency`` creating at once; an error in place of an input ends at once.
+
+        Refused as a whole (`CostLimitExceeded`, nothing sent) when its price at most is over ``max_cost``.
+        """
         matches = self.match_stored(inputs) if skip_stored else {}
+        self.check_cost(self.estimate_inputs([inp for i, inp in enumerate(inputs)
+                                              if isinstance(inp, SeedreamInput) and i not in matches]))
+        gate = asyncio.Semaphore(max(1, concurrency))
         runs = []
         for index, inp in enumerate(inputs):
             label = labels[index] if labels is not None and index < len(labels) else ""
             if isinstance(inp, SeedreamError):
                 runs.append(Run(self, loop, error=inp, label=label))
                 continue
-            found = matches.get(index) if skip_stored else None
+            found = matches.get(index)
             if isinstance(found, Result):
                 runs.append(self._spawn(loop, input=inp, stored=found, label=label))
             else:
                 runs.append(self._spawn(loop, input=inp, timeout=timeout, label=label, gate=gate,
                                         resume_id=found or ""))
         return runs
+
+    # -- cost ------------------------------------------------------------------------------------
+
+    def estimate_inputs(self, inputs: Iterable[SeedreamInput]) -> Estimate:
+        """Images and price at most of these inputs together (nothing is billed in demo mode)."""
+        total = Estimate(0, 0.0, runs=0, demo=self.settings.demo)
+        for inp in inputs:
+            total = total + inp.estimate(demo=self.settings.demo)
+        return total
+
+    def estimate(self, what: Item | Sequence[Item], **fields_and_axes: Any) -> Estimate:
+        """The most images and the highest price of a run, a set, a batch or a grid, before anything is sent.
+
+        >>> client.estimate("a fox", max_images=4, sequential_image_generation="auto").describe()  # doctest: +SKIP
+        'at most 4 images, at most $0.120'
+        >>> client.estimate("a fox", model=["bytedance/seedream-4", "bytedance/seedream-5-lite"])   # doctest: +SKIP
+
+        ``what`` is a prompt (list-valued keywords are compare axes, as in `compare`) or a list of
+        batch items (as in `generate_many`). Invalid items count nothing; their errors show when run.
+        """
+        if isinstance(what, (str, SeedreamInput, Mapping)):
+            if compare_axes(fields_and_axes) and isinstance(what, str):
+                _, _, inputs, _ = self._compare_cells(what, fields_and_axes)
+                return self.estimate_inputs(inputs)
+            return self.estimate_inputs([self._item_input(what, fields_and_axes)])
+        return self.estimate_inputs([i for i in self.item_inputs(what, **fields_and_axes)
+                                     if isinstance(i, SeedreamInput)])
+
+    def check_cost(self, estimate: Estimate) -> None:
+        """Raise `CostLimitExceeded` (nothing is sent) when ``estimate`` is over the client's ``max_cost``."""
+        limit = self.settings.max_cost
+        if limit is not None and estimate.usd > limit + 1e-9:
+            raise CostLimitExceeded(
+                f"this would cost up to ${estimate.usd:.3f} ({estimate.describe()}), over max_cost ${limit:g} "
+                f"({ENV_MAX_COST} or max_cost=); nothing was sent. Ask for fewer images or runs, or raise the limit.",
+                estimate=estimate, limit=limit)
 
     def match_stored(self, inputs: Sequence[SeedreamInput | SeedreamError]) -> dict[int, Result | str]:
         """For each valid input (by position): a run already stored with it (a `Result`), else the id of a
@@ -553,6 +651,7 @@ class AsyncSeedream:
         Invalid fields raise `ValidationError` here, before anything is sent.
         """
         inp = self.build_input(prompt, **fields)
+        self.check_cost(self.estimate_inputs([inp]))
         return self._spawn(asyncio.get_running_loop(), input=inp, timeout=timeout, label=label)
 
     async def generate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
@@ -612,8 +711,14 @@ class AsyncSeedream:
         loop = asyncio.get_running_loop()
         return self._compare_batch(loop, prompt, concurrency, timeout, axes_and_fields)
 
-    def _compare_batch(self, loop: asyncio.AbstractEventLoop, prompt: str, concurrency: int, timeout: float | None,
-                       axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:
+    def _compare_cells(self, prompt: str, axes_and_fields: Mapping[str, Any]) -> tuple[
+            dict[str, list[Any]], list[dict[str, Any]], list[SeedreamInput], list[str]]:
+        """(axes, one settings dict per cell, each cell's validated input, each cell's note), product order.
+
+        Every problem of every cell is raised at once (`ValidationError`). With a ``model`` axis each
+        cell is checked against its own model, and a setting that model lacks is left out of that
+        cell (its note says so) instead of failing the grid.
+        """
         axes = compare_axes(axes_and_fields)
         shared = {k: v for k, v in axes_and_fields.items() if k not in axes}
         if not axes:
@@ -621,24 +726,37 @@ class AsyncSeedream:
                 "axes", "compare() needs at least one setting with a list of values, e.g. size=['1K', '2K']",
                 "required", None, "a list of values for any field")])
         combos = [dict(zip(axes, values, strict=False)) for values in itertools.product(*axes.values())]
-        items: list[Item] = [{"prompt": prompt, **shared, **combo} for combo in combos]
+        inputs: list[SeedreamInput] = []
+        notes: list[str] = []
         problems: list[InvalidField] = []
         with _caveats_once():
-            for item in items:  # every problem of every cell, before anything is sent
+            for combo in combos:  # every problem of every cell, before anything is sent
+                fields = {**shared, **combo}
+                model = fields.pop("model", None)
+                if "model" in axes:
+                    schema = self.schema_for(model)
+                    dropped = sorted(k for k in fields if k not in schema)
+                    fields = {k: v for k, v in fields.items() if k in schema}
+                    notes.append(f"{schema.model} has no {', '.join(dropped)}: left out" if dropped else "")
+                else:
+                    notes.append("")
                 try:
-                    self._item_input(item, {})
+                    inputs.append(self.build_input(prompt, model=model, **fields))
                 except ValidationError as exc:
                     problems.extend(p for p in exc.invalid_fields if p not in problems)
         if problems:
             raise ValidationError(problems)
+        return axes, combos, inputs, notes
+
+    def _compare_batch(self, loop: asyncio.AbstractEventLoop, prompt: str, concurrency: int, timeout: float | None,
+                       axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:
+        axes, combos, inputs, notes = self._compare_cells(prompt, axes_and_fields)
         labels = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in combos]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SeedreamWarning)  # already said once above
-            runs = self._spawn_batch(loop, items, concurrency=concurrency, timeout=timeout, skip_stored=False,
-                                     labels=labels, shared={})
+        runs = self._spawn_inputs(loop, inputs, concurrency=concurrency, timeout=timeout, skip_stored=False,
+                                  labels=labels)
 
         def collect(outcomes: list[Outcome]) -> Comparison:
-            return Comparison(prompt=prompt, axes=axes, cells=list(zip(combos, outcomes, strict=True)))
+            return Comparison(prompt=prompt, axes=axes, cells=list(zip(combos, outcomes, strict=True)), notes=notes)
 
         return Batch(runs, loop, collect, label="compare")
 
@@ -687,6 +805,11 @@ def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, Any], Awaitable[
             on_sent()
 
     return trace
+
+
+def _quiet(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("refreshing a schema failed: %r", task.exception())
 
 
 def compare_axes(axes_and_fields: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -776,7 +899,8 @@ class Seedream:
         The input is built and checked here, on the calling thread: a `ValidationError` needs
         no round trip, and reading input images never holds up other runs.
         """
-        inp = self._core.build_input(prompt, **fields)
+        inp = self.build_input(prompt, **fields)
+        self._core.check_cost(self._core.estimate_inputs([inp]))
         return self._core._spawn(self._engine.loop, input=inp, timeout=timeout, label=label)
 
     def generate(self, prompt: str | SeedreamInput, *, on_update: OnUpdate | None = None,
@@ -796,10 +920,25 @@ class Seedream:
             run.subscribe(on_update, deliver=asyncio.get_running_loop().call_soon_threadsafe)
         return await run
 
+    def _preload(self, models: Any, items: Sequence[Any] = ()) -> None:
+        """Read the schema of each model not yet known: ``models`` (a name or a list), and batch items' ``model``."""
+        names = list(models) if isinstance(models, (list, tuple)) else [models]
+        names += [item.get("model") for item in items if isinstance(item, Mapping)]
+        for name in dict.fromkeys(names):
+            if isinstance(name, str) and name:
+                self.load_schema(name, missing_only=True)
+
+    def estimate(self, what: Item | Sequence[Item], **fields_and_axes: Any) -> Estimate:
+        """Images and price at most, before anything is sent; see `AsyncSeedream.estimate`."""
+        self._preload(fields_and_axes.get("model"), what if isinstance(what, (list, tuple)) else ())
+        return self._core.estimate(what, **fields_and_axes)
+
     def start_many(self, items: Iterable[Item], *, concurrency: int = 8, timeout: float | None = None,
                    skip_stored: bool = False, labels: Sequence[str] | None = None,
                    **fields: Any) -> Batch[list[Outcome]]:
         """Start many generations at once and return their `Batch`; see `AsyncSeedream.start_many`."""
+        items = list(items)
+        self._preload(fields.get("model"), items)
         runs = self._core._spawn_batch(self._engine.loop, items, concurrency=concurrency, timeout=timeout,
                                        skip_stored=skip_stored, labels=labels, shared=fields)
         return Batch(runs, self._engine.loop, list)
@@ -813,6 +952,7 @@ class Seedream:
     def start_compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
                       **axes_and_fields: Any) -> Batch[Comparison]:
         """Start a comparison and return its `Batch`; see `AsyncSeedream.start_compare`."""
+        self._preload(axes_and_fields.get("model"))
         return self._core._compare_batch(self._engine.loop, prompt, concurrency, timeout, axes_and_fields)
 
     def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None, progress: bool = True,
@@ -847,8 +987,23 @@ class Seedream:
     def in_flight(self) -> list[dict[str, Any]]:
         return self._core.in_flight()
 
-    def build_input(self, prompt: str | SeedreamInput, **fields: Any) -> SeedreamInput:
-        return self._core.build_input(prompt, **fields)
+    def build_input(self, prompt: str | SeedreamInput, *, model: str | None = None, **fields: Any) -> SeedreamInput:
+        """A validated `SeedreamInput`; a model never seen has its schema read from the service first."""
+        self.load_schema(model, missing_only=True)
+        return self._core.build_input(prompt, model=model, **fields)
+
+    def load_schema(self, model: str | None = None, *, refresh: bool = False,
+                    missing_only: bool = False) -> ModelSchema:
+        """Read a model's schema from the service; see `AsyncSeedream.load_schema`. ``missing_only``
+        skips the request when any schema of it is known (built in or cached)."""
+        if missing_only and not refresh:
+            known = self._core.catalog.get(model or self.settings.model)
+            if known is not None:
+                return known
+        return self._run(self._core.load_schema(model, refresh=refresh))  # type: ignore[no-any-return]
+
+    def schema_for(self, model: str | None = None) -> ModelSchema:
+        return self._core.schema_for(model)
 
     def image_uri(self, source: Any) -> str:
         return self._core.image_uri(source)

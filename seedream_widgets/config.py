@@ -29,6 +29,7 @@ ENV_TOKEN = ("SEEDREAM_API_TOKEN", "REPLICATE_API_TOKEN")
 ENV_BASE_URL = "SEEDREAM_BASE_URL"
 ENV_MODEL = "SEEDREAM_MODEL"
 ENV_OUTPUT_DIR = "SEEDREAM_OUTPUT_DIR"
+ENV_MAX_COST = "SEEDREAM_MAX_COST"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class Settings:
     token_source: str
     """Where the token came from: argument, an environment variable name, demo, or none."""
     token: str = field(default="", repr=False)
+    max_cost: float | None = None
+    """USD: a run, set, batch or grid whose price at most is higher is refused before anything is sent."""
 
     @property
     def public_base_url(self) -> str:
@@ -67,6 +70,7 @@ class Settings:
             "model": self.model,
             "output_dir": str(self.output_dir),
             "token": f"{self.masked_token}" + (f"  [from {self.token_source}]" if self.token else ""),
+            "max_cost": "none" if self.max_cost is None else f"${self.max_cost:g} per run, set, batch or grid",
         }
 
 
@@ -102,6 +106,7 @@ def resolve_settings(
     base_url: str | None = None,
     model: str | None = None,
     output_dir: str | os.PathLike[str] | None = None,
+    max_cost: float | None = None,
 ) -> Settings:
     """Argument, else environment, else default, for each setting.
 
@@ -133,6 +138,16 @@ def resolve_settings(
     if model_name.count("/") != 1 or not all(model_name.split("/")):
         raise ConfigurationError(f"model {model_name!r} must look like owner/name, e.g. {DEFAULT_MODEL}")
     out = Path(output_dir or os.environ.get(ENV_OUTPUT_DIR) or DEFAULT_OUTPUT_DIR).expanduser()
+    limit = max_cost
+    if limit is None and os.environ.get(ENV_MAX_COST):
+        text = os.environ[ENV_MAX_COST].strip().lstrip("$")
+        try:
+            limit = float(text)
+        except ValueError:
+            raise ConfigurationError(f"{ENV_MAX_COST}={os.environ[ENV_MAX_COST]!r} is not an amount in US dollars "
+                                     "(e.g. 0.50)") from None
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit >= 0):
+        raise ConfigurationError(f"max_cost must be an amount in US dollars of 0 or more, got {limit!r}")
     return Settings(
         base_url=(base or DEFAULT_BASE_URL).rstrip("/") if not demo else "",
         model=model_name,
@@ -140,4 +155,5 @@ def resolve_settings(
         demo=demo or (token_source == "demo"),
         token_source=token_source,
         token=token,
+        max_cost=None if limit is None else float(limit),
     )

@@ -44,6 +44,8 @@ class Result:
     elapsed: float | None = None
     """Seconds from submit to the last image saved, as this client measured them."""
     sizes: list[tuple[int, int]] = field(default_factory=list)
+    cost: float | None = None
+    """What the run cost in US dollars (images made times the model's price; 0 in demo mode; None if unpriced)."""
     _images: list[PILImage.Image] | None = field(default=None, repr=False)
 
     @property
@@ -112,6 +114,7 @@ class Result:
             demo=bool(data.get("demo")),
             elapsed=(data.get("timings") or {}).get("client_seconds"),
             sizes=[(int(i.get("width", 0)), int(i.get("height", 0))) for i in data.get("images", [])],
+            cost=(data.get("cost") or {}).get("usd") if isinstance(data.get("cost"), dict) else None,
         )
 
     def caption(self) -> str:
@@ -161,6 +164,14 @@ class Comparison:
     axes: Mapping[str, Sequence[Any]]
     cells: list[tuple[dict[str, Any], Outcome]]
     """(settings, result or error) in product order of the axes."""
+    notes: list[str] = field(default_factory=list)
+    """A remark per cell (settings its model lacks and left out), aligned with ``cells``; "" for none."""
+
+    @property
+    def cost(self) -> float | None:
+        """What the grid cost in US dollars (None when a cell's model has no known price)."""
+        costs = [r.cost for r in self.results]
+        return None if any(c is None for c in costs) else round(sum(c for c in costs if c is not None), 6)
 
     @property
     def results(self) -> list[Result]:

@@ -52,6 +52,7 @@ from .errors import (
 )
 from .gallery import redact_input
 from .images import SavedImage
+from .models import PRICES
 from .prediction import Prediction
 from .result import Result
 from .schema import SeedreamInput
@@ -415,7 +416,8 @@ class Run(Handle[RunState, Result]):
         self._loop = loop
         self._resume_id = resume_id
         self._gate = gate
-        self._state = RunState(input, demo=client.settings.demo, label=label, model=client.settings.model)
+        self._state = RunState(input, demo=client.settings.demo, label=label,
+                               model=input.model if input is not None else client.settings.model)
         self._task: asyncio.Task[Result] | None = None
         self._cancel_requested = False
         self._stored = stored
@@ -571,7 +573,7 @@ class Run(Handle[RunState, Result]):
         # The journal entry and the staging folder are written while the service holds the create open
         # (on_sent), not between its answer and the download: only the id is added after the answer.
         journal = client.gallery.pending({
-            "model": client.settings.model, "base_url": client.settings.public_base_url,
+            "model": inp.model, "base_url": client.settings.public_base_url,
             "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
         try:
             prediction = await client.create(inp, wait=hold, on_sent=journal.prepare_quietly,
@@ -590,6 +592,7 @@ class Run(Handle[RunState, Result]):
             raise OutputError(f"cannot write to the output folder {client.settings.output_dir} "
                               f"({exc.strerror or exc}); prediction {prediction.id}: {then}",
                               prediction_id=prediction.id) from None
+        client.refresh_in_background(inp.schema.label, prediction.version)
         return prediction, journal.staging
 
     async def _follow(self, prediction: Prediction, staging: Path, started: float,
@@ -647,15 +650,17 @@ class Run(Handle[RunState, Result]):
                 raise PredictionFailed(f"prediction {current.id} succeeded but returned no images", current)
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
             elapsed = time.monotonic() - started
+            cost = _cost(client, self._state.input, current, len(results))
             try:
                 folder = client.gallery.store(current.id, current.created_at, staging,
-                                              _sidecar(client, current, results, elapsed))
+                                              _sidecar(client, current, results, elapsed, cost, self._state.input))
             except OSError as exc:
                 raise _output_failure(current.id, client.settings.output_dir, exc) from None
             result = Result(
                 prediction=current, paths=[folder / image.path.name for image in results], folder=folder,
                 input=redact_input(dict(current.input)), base_url=client.settings.public_base_url,
-                demo=client.settings.demo, elapsed=elapsed, sizes=[(i.width, i.height) for i in results])
+                demo=client.settings.demo, elapsed=elapsed, sizes=[(i.width, i.height) for i in results],
+                cost=None if cost is None else cost["usd"])
             self._publish(phase="succeeded", event="done", result=result, images=tuple(result.paths),
                           ended=time.monotonic())
             return result
@@ -788,12 +793,27 @@ def _output_failure(prediction_id: str, output_dir: Path, exc: OSError) -> Outpu
         "them (it is listed by in_flight()).", prediction_id=prediction_id)
 
 
-def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], elapsed: float) -> dict[str, Any]:
+def _cost(client: AsyncSeedream, inp: SeedreamInput | None, prediction: Prediction,
+          images: int) -> dict[str, Any] | None:
+    """What a finished run cost: images made times the model's price per image (0 in demo mode)."""
+    if client.settings.demo:
+        return {"usd": 0.0, "images": images, "usd_per_image": 0.0, "note": "demo backend: nothing is billed"}
+    model = prediction.model.split(":", 1)[0] or (inp.model if inp is not None else client.settings.model)
+    price = inp.schema.price if inp is not None and inp.model == model else PRICES.get(model)
+    if price is None:
+        return None
+    return {"usd": round(images * price.usd_per_image, 6), "images": images, "usd_per_image": price.usd_per_image,
+            "price_source": price.source, "price_as_of": price.as_of}
+
+
+def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], elapsed: float,
+             cost: dict[str, Any] | None, inp: SeedreamInput | None) -> dict[str, Any]:
     """What is stored next to the images: everything about the run except the token."""
     settings = client.settings
     data = prediction.to_json()
     data.update(
-        model=prediction.model or settings.model,
+        model=prediction.model or (inp.model if inp is not None else settings.model),
+        cost=cost,
         input=redact_input(dict(prediction.input)),
         base_url=settings.public_base_url,
         demo=settings.demo,

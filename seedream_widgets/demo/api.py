@@ -199,6 +199,11 @@ class DemoApp:
                                     f"use {', '.join(allowed)}", [("Allow", ", ".join(allowed))])
         return problem_response(404, "Not found", f"The demo backend has no route {request.path}.")
 
+    @staticmethod
+    def _no_route(request: Request) -> Response:
+        """What a proxy that forwards predictions only answers for the routes it lacks."""
+        return problem_response(404, "Not found", f"The demo backend has no route {request.path}.")
+
     def _authorized(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
@@ -388,7 +393,7 @@ class DemoApp:
 
     def _model(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
         if not self.settings.models_route:
-            return self._unrouted(request)
+            return self._no_route(request)
         model = self.models.get(f"{match.group('owner')}/{match.group('name')}")
         if model is None:
             return self._no_model(f"{match.group('owner')}/{match.group('name')}")
@@ -397,7 +402,7 @@ class DemoApp:
 
     def _version(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
         if not self.settings.models_route:
-            return self._unrouted(request)
+            return self._no_route(request)
         name = f"{match.group('owner')}/{match.group('name')}"
         model = self.models.get(name)
         if model is None or match.group("version") != model.version:
@@ -410,7 +415,7 @@ class DemoApp:
     def _upload(self, request: Request, match: re.Match[str], fault: Fault | None) -> Response:
         """``POST /v1/files`` (multipart: content, filename, type, metadata), as Replicate's Files API."""
         if not self.settings.files_route:
-            return self._unrouted(request)
+            return self._no_route(request)
         content_type = request.headers.get("content-type", "")
         if not content_type.lower().startswith("multipart/form-data"):
             return problem_response(400, "Bad request", "Upload a file as multipart/form-data with a 'content' part.")

@@ -81,15 +81,17 @@ class ModelSchema:
     """The version id this schema describes ("" for a built-in snapshot of the latest one)."""
     source: Source = "built-in"
     price: Price | None = None
+    pinned: bool = False
+    """True when runs must use exactly ``version`` (``owner/name:version``); else the model's latest."""
     family: Family = field(default_factory=Family, compare=False, repr=False)
 
     @classmethod
     def from_openapi(cls, model: str, document: Mapping[str, Any], *, version: str = "",
-                     source: Source = "service", price: Price | None = None) -> ModelSchema:
+                     source: Source = "service", price: Price | None = None, pinned: bool = False) -> ModelSchema:
         """Read a model version's OpenAPI document; raises `SchemaFormatError` without an Input schema."""
         family = family_for(model)
         return cls(model=model.split(":", 1)[0], fields=family.complete(parse_input_fields(document)),
-                   version=version, source=source, price=price, family=family)
+                   version=version, source=source, price=price, family=family, pinned=pinned)
 
     # -- the table ---------------------------------------------------------------------
 
@@ -119,8 +121,8 @@ class ModelSchema:
 
     @property
     def label(self) -> str:
-        """``bytedance/seedream-4`` or ``owner/name:abc123`` when a version is pinned."""
-        return f"{self.model}:{self.version}" if self.version and self.source != "built-in" else self.model
+        """What a create names: ``bytedance/seedream-4``, or ``owner/name:abc123`` when a version is pinned."""
+        return f"{self.model}:{self.version}" if self.pinned and self.version else self.model
 
     # -- checks ------------------------------------------------------------------------
 
