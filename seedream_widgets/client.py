@@ -11,8 +11,11 @@ generation each. `Seedream` starts the same runs on the private engine loop thre
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import itertools
+import json
 import logging
 import random
 import time
@@ -29,20 +32,21 @@ from . import _present, protocol
 from ._version import __version__
 from .batch import Batch, BatchState, Outcome
 from .catalog import FETCH_TIMEOUT, SchemaCatalog
-from .config import ENV_MAX_COST, Settings, resolve_settings, scrub
+from .config import ENV_MAX_COST, Settings, cache_dir, resolve_settings, scrub
 from .engine import engine_loop
 from .errors import (
     APIError,
     CostLimitExceeded,
     InvalidField,
     NetworkError,
+    NotFoundError,
     OutputError,
     SeedreamError,
     SeedreamWarning,
     ValidationError,
 )
 from .gallery import Gallery, RunRecord
-from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, download_image, to_image_uri
+from .images import MAX_OUTPUT_BYTES, SavedImage, TransientOutputError, decoded_size, download_image, to_image_uri
 from .models import KNOWN_MODELS, Estimate, ModelSchema
 from .prediction import Prediction
 from .result import Comparison, Result
@@ -62,6 +66,11 @@ Item = str | SeedreamInput | Mapping[str, Any]
 Update = RunState
 """What ``on_update`` callbacks receive (kept for code written against earlier versions)."""
 OnUpdate = Callable[[RunState], Any]
+
+
+UPLOAD_THRESHOLD = 1_000_000
+"""Local input images above this many bytes are uploaded (Replicate recommends data URIs only below about 1 MB)."""
+_SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
 
 
 class _AmbiguousCreate(Exception):
@@ -97,6 +106,7 @@ class AsyncSeedream:
         max_output_bytes: int = MAX_OUTPUT_BYTES,
         stream: bool = True,
         max_cost: float | None = None,
+        upload_threshold: int | None = UPLOAD_THRESHOLD,
     ) -> None:
         settings = resolve_settings(token, base_url, model, output_dir, max_cost)
         if settings.demo and not settings.base_url:
@@ -105,7 +115,7 @@ class AsyncSeedream:
             settings = replace(settings, base_url=embedded_server().base_url)
         self.settings: Settings = replace(settings, output_dir=settings.output_dir.absolute())
         self.gallery = Gallery(self.settings.output_dir)
-        self.catalog = SchemaCatalog(self.settings.output_dir / ".cache" / "models")
+        self.catalog = SchemaCatalog(cache_dir(self.settings.base_url))
         """The schema of each model this client runs (fetched, cached or built in)."""
         self.wait = wait
         """Seconds a create may be held open by ``Prefer: wait`` before the run is followed (0: never)."""
@@ -124,6 +134,11 @@ class AsyncSeedream:
         self._claimed = _CLAIMED
         self._throttled_until = 0.0
         self._rng = random.Random()
+        self._pacer = protocol.RatePacer()
+        self.upload_threshold = upload_threshold
+        """Inline input images larger than this many bytes go through the Files API (None: never)."""
+        self._uploads: dict[str, str] = {}
+        self._files_missing = False
 
     def __repr__(self) -> str:
         mode = "demo" if self.settings.demo else "real"
@@ -223,7 +238,8 @@ class AsyncSeedream:
 
     async def _request(self, method: str, path: str, *, json: Any = None, headers: Mapping[str, str] | None = None,
                        timeout: float | None = None, kind: Literal["read", "create", "cancel"] = "read",
-                       on_sent: Callable[[], None] | None = None) -> Any:
+                       on_sent: Callable[[], None] | None = None, files: Any = None,
+                       data: Mapping[str, str] | None = None) -> Any:
         """Send one API request; returns the decoded JSON body.
 
         Reads and cancels are retried on 429/5xx, connection errors and malformed
@@ -244,8 +260,8 @@ class AsyncSeedream:
         for attempt in itertools.count():
             await self._respect_throttle()
             try:
-                response = await self._client().request(method, url, json=json, headers=send_headers,
-                                                         timeout=request_timeout, extensions=extensions)
+                response = await self._client().request(method, url, json=json, headers=send_headers, files=files,
+                                                         data=data, timeout=request_timeout, extensions=extensions)
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %r", method, path, exc)
                 if kind == "create" and not protocol.is_surely_unsent(exc):
@@ -256,6 +272,8 @@ class AsyncSeedream:
                 await asyncio.sleep(protocol.backoff_delay(attempt, rng=self._rng))
                 continue
             log.debug("%s %s -> %s", method, path, response.status_code)
+            if kind == "create" and response.status_code != 429:
+                self._pacer.accepted(response.headers, time.monotonic())
             if response.status_code < 400:
                 try:
                     return response.json()
@@ -268,10 +286,15 @@ class AsyncSeedream:
                     await asyncio.sleep(protocol.backoff_delay(attempt, rng=self._rng))
                     continue
             retry_after = protocol.retry_after_seconds(response.headers.get("Retry-After"))
+            if kind == "create" and response.status_code == 429:
+                self._pacer.throttled(retry_after, time.monotonic())
             if kind == "create" and response.status_code in protocol.AMBIGUOUS_CREATE_STATUSES:
                 raise _AmbiguousCreate(f"{response.status_code} on create")
             if response.status_code in retry_statuses and attempt < self.max_retries:
                 delay = protocol.backoff_delay(attempt, retry_after=retry_after, rng=self._rng)
+                if response.status_code == 429 and kind == "create":
+                    await self.pace(lambda _: None)  # the pacer knows when creates may go again
+                    continue
                 if response.status_code == 429:  # every request of this client waits, not just this one
                     self._throttled_until = max(self._throttled_until, time.monotonic() + delay)
                 await asyncio.sleep(delay)
@@ -316,7 +339,7 @@ class AsyncSeedream:
         model = inp.schema.label
         body = protocol.create_body(model, payload)
         wait_s = self.wait if wait is None else wait
-        headers = protocol.prefer_header(wait_s)
+        headers = {**protocol.prefer_header(wait_s), **protocol.cancel_after_header(deadline)}
         path = protocol.create_path(model)
         for _ in range(self.max_retries + 1):
             sent_at = datetime.now(timezone.utc)
@@ -467,13 +490,78 @@ class AsyncSeedream:
 
     # -- what runs use -----------------------------------------------------------------
 
-    def poll_delay(self, poll: int, prediction: Prediction) -> float:
-        """The pause before poll number ``poll`` of a prediction that offers no event stream."""
-        return protocol.poll_interval(poll, cap=1.0)
+    def expected_seconds(self, inp: SeedreamInput | None) -> float:
+        """How long a run like ``inp`` usually takes from create to end: past runs of the same model, size and
+        number of images in the output folder, else a default by size."""
+        if inp is None:
+            return protocol.expected_seconds("2K", 1)
+        size = str(inp.values.get("size") or "")
+        images = inp.expected_images
+        past = self.gallery.durations(inp.model, size, images)
+        return protocol.expected_seconds(size, images, past)
 
     async def pace(self, note: Callable[[str], Any]) -> None:
-        """Wait for this client's turn to create (a throttled account); ``note`` says why it waits."""
-        await self._respect_throttle()
+        """Wait for this client's turn to create (`protocol.RatePacer`); ``note`` says why it waits.
+
+        Every create of this client goes through here, so a batch is sent at the rate the service
+        accepts instead of bouncing off 429s.
+        """
+        said = False
+        while True:
+            now = time.monotonic()
+            pause = self._pacer.delay(now)
+            if pause <= 0:
+                self._pacer.take(now)
+                if said:
+                    note("")
+                return
+            if pause > 0.5 and not said:
+                note(f"waiting for the rate limit ({pause:.1f} s)")
+                said = True
+            await asyncio.sleep(pause)
+
+    async def upload_inputs(self, inp: SeedreamInput, note: Callable[[str], Any]) -> SeedreamInput:
+        """``inp`` with each inline image above ``upload_threshold`` bytes uploaded (Files API) and passed by URL.
+
+        The same bytes are uploaded once per client. A base without ``/files`` keeps data URIs (one note).
+        """
+        threshold = self.upload_threshold
+        images = list(inp.image_input)
+        large = [i for i, uri in enumerate(images) if threshold is not None and uri.startswith("data:")
+                 and decoded_size(uri) > threshold]
+        if not large or self._files_missing:
+            return inp
+        note(f"uploading {len(large)} input image{'s' if len(large) != 1 else ''}")
+        for index in large:
+            url = await self._upload(images[index])
+            if url is None:
+                break
+            images[index] = url
+        note("")
+        return inp.replace(image_input=images) if images != list(inp.image_input) else inp
+
+    async def _upload(self, uri: str) -> str | None:
+        digest = hashlib.sha256(uri.encode("ascii", "replace")).hexdigest()
+        if digest in self._uploads:
+            return self._uploads[digest]
+        head, _, encoded = uri.partition(",")
+        mime = head[5:].split(";", 1)[0] or "application/octet-stream"
+        data = base64.b64decode(encoded)
+        name = f"input-{digest[:12]}{_SUFFIXES.get(mime, '')}"
+        try:
+            answer = await self._request("POST", "files", files={"content": (name, data, mime)},
+                                         data={"filename": name, "type": mime,
+                                               "metadata": json.dumps({"sha256": hashlib.sha256(data).hexdigest()})})
+        except NotFoundError:
+            self._files_missing = True
+            self.catalog.notes.append("the service has no Files API (/files): input images above "
+                                      f"{(self.upload_threshold or 0) / 1e6:g} MB are sent inline as data URIs")
+            return None
+        url = (answer.get("urls") or {}).get("get") if isinstance(answer, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise NetworkError("the Files API answered without a download URL (urls.get); the input was not sent")
+        self._uploads[digest] = url
+        return url
 
     def deadline_seconds(self, timeout: float | None) -> float | None:
         """The deadline of a run in seconds (``timeout``, else the client's); checked before anything is sent."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +31,7 @@ ENV_BASE_URL = "SEEDREAM_BASE_URL"
 ENV_MODEL = "SEEDREAM_MODEL"
 ENV_OUTPUT_DIR = "SEEDREAM_OUTPUT_DIR"
 ENV_MAX_COST = "SEEDREAM_MAX_COST"
+ENV_CACHE_DIR = "SEEDREAM_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,23 @@ class Settings:
             "token": f"{self.masked_token}" + (f"  [from {self.token_source}]" if self.token else ""),
             "max_cost": "none" if self.max_cost is None else f"${self.max_cost:g} per run, set, batch or grid",
         }
+
+
+def cache_dir(base_url: str) -> Path:
+    """Where schemas read from the service at ``base_url`` are cached: ``$SEEDREAM_CACHE_DIR``, else the
+    platform's user cache folder, one subfolder per service (two services may serve different schemas)."""
+    root = os.environ.get(ENV_CACHE_DIR)
+    if root:
+        base = Path(root).expanduser()
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local") / "seedream-widgets"
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches" / "seedream-widgets"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seedream-widgets"
+    parts = urlsplit(base_url)
+    service = "".join(c if c.isalnum() or c in "-." else "_" for c in f"{parts.hostname}_{parts.port or ''}{parts.path}")
+    return base / "models" / service.strip("_")
 
 
 def mask(token: str) -> str:

@@ -300,6 +300,24 @@ class Gallery:
                 found.setdefault(self.input_key(record.input), []).append(record)
         return found
 
+    def durations(self, model: str, size: str, images: int, *, limit: int = 20) -> list[float]:
+        """Seconds from create to end of the latest stored runs of ``model`` at ``size`` with ``images`` outputs."""
+        found: list[float] = []
+        for record in self.history(200):
+            data = record.sidecar
+            if record.model not in (model, "") or str(record.input.get("size") or "") != size \
+                    or len(record.paths) != images:
+                continue
+            try:
+                start = datetime.fromisoformat(str(data["created_at"]).replace("Z", "+00:00"))
+                end = datetime.fromisoformat(str(data["completed_at"]).replace("Z", "+00:00"))
+            except (KeyError, TypeError, ValueError):
+                continue
+            found.append((end - start).total_seconds())
+            if len(found) >= limit:
+                break
+        return found
+
     def journaled_by_input(self, model: str) -> dict[str, list[str]]:
         """Ids of in-flight predictions of ``model`` (started, never stored), by `input_key`, oldest first."""
         found: dict[str, list[str]] = {}

@@ -77,7 +77,7 @@ def to_image_uri(source: ImageSource, *, max_bytes: int = MAX_INPUT_BYTES) -> st
         source = path_attr
     if isinstance(source, str):
         lowered = source[:12].lower()
-        if lowered.startswith("data:") and _decoded_size(source) > max_bytes:
+        if lowered.startswith("data:") and decoded_size(source) > max_bytes:
             raise _invalid(f"a data: URI of about {len(source) * 3 / 4 / 1e6:.1f} MB; inline images may be at most "
                            f"{max_bytes / 1e6:.0f} MB (resize it, or host it and pass the URL)", source[:40] + "...")
         if lowered.startswith(("http://", "https://", "data:")):
@@ -129,10 +129,10 @@ def describe_uri(uri: str) -> str:
         return uri
     head, _, b64 = uri.partition(",")
     digest = hashlib.sha256(b64.encode("ascii", "replace")).hexdigest()[:16]
-    return f"{head.removesuffix(';base64')};sha256={digest};bytes={_decoded_size(b64)}"
+    return f"{head.removesuffix(';base64')};sha256={digest};bytes={decoded_size(b64)}"
 
 
-def _decoded_size(base64_text: str) -> int:
+def decoded_size(base64_text: str) -> int:
     """About how many bytes base64 text decodes to (4 characters carry 3 bytes)."""
     return len(base64_text) * 3 // 4
 
@@ -228,7 +228,7 @@ def _save_data_uri(uri: str, dest: Path, *, prediction_id: str, max_bytes: int) 
     if not comma or not meta.lower().endswith(";base64"):
         raise OutputError(f"output {described[:80]!r}{where} is not a base64 data: URI", url=described,
                           prediction_id=prediction_id)
-    if _decoded_size(payload) > max_bytes:
+    if decoded_size(payload) > max_bytes:
         raise OutputError(f"output {described}{where} is over the {max_bytes / 1e6:.0f} MB limit", url=described,
                           prediction_id=prediction_id)
     try:

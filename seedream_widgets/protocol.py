@@ -6,6 +6,7 @@ No I/O here, so every rule is unit-testable and the client's request loop stays 
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -174,3 +175,126 @@ class SSEDecoder:
             self._data.append(value)
         elif name == "id":
             self._id = value
+
+
+def cancel_after_header(seconds: float | None) -> dict[str, str]:
+    """``Cancel-After: 600s``: the service ends the prediction at the client's deadline, even if the client is gone.
+
+    >>> cancel_after_header(90.2)
+    {'Cancel-After': '91s'}
+    """
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        return {}
+    return {"Cancel-After": f"{math.ceil(seconds)}s"}
+
+
+DEFAULT_SECONDS = {"1K": 6.0, "2K": 14.0, "3K": 20.0, "4K": 30.0}
+"""How long one image takes when no past run says otherwise (a real 2K seedream-4 image: about 14 s)."""
+
+
+def expected_seconds(size: str, images: int, past: list[float] | None = None) -> float:
+    """The typical time from create to end: the median of past runs of the same kind, else a default."""
+    if past:
+        ordered = sorted(past)
+        return ordered[len(ordered) // 2]
+    return DEFAULT_SECONDS.get(size, 14.0) * (1 + 0.6 * max(0, images - 1))
+
+
+def poll_pause(elapsed: float, expected: float, *, dense: float = 0.5) -> float:
+    """The pause before the next poll of a prediction ``elapsed`` seconds old that should end near ``expected``.
+
+    Sparse while the end is far (halving the distance to 80 % of the expected time), every
+    ``dense`` seconds from there to 1.5 times it (so the end is seen within ``dense`` seconds, about
+    half that on average), then slowly sparser. A 20 s prediction expected at 20 s takes about 14 polls.
+
+    >>> [round(poll_pause(t, 20.0), 2) for t in (1, 10, 15.5, 19, 40)]
+    [5.0, 3.0, 0.5, 0.5, 1.5]
+    """
+    start_dense = 0.8 * expected
+    if elapsed < start_dense:
+        return max(dense, min(5.0, (start_dense - elapsed) / 2))
+    if elapsed < 1.5 * expected:
+        return dense
+    return min(5.0, dense + 0.1 * (elapsed - 1.5 * expected))
+
+
+@dataclass
+class RatePacer:
+    """When the next create may go: a token bucket that starts at the documented limit and learns the real one.
+
+    It follows ``RateLimit-Limit``/``RateLimit-Remaining``/``RateLimit-Reset`` headers when a
+    service sends them, halves its rate after a 429 (honouring ``Retry-After``), and creeps back
+    up after a run of accepted creates. Times are ``time.monotonic()`` seconds (injectable for tests).
+
+    >>> pacer = RatePacer(rate=10.0)
+    >>> pacer.delay(now=0.0), pacer.take(now=0.0), pacer.delay(now=0.0)
+    (0.0, None, 0.1)
+    """
+
+    rate: float = 10.0
+    """Creates per second: Replicate documents 600 a minute."""
+    burst: float = 1.0
+    floor: float = 0.05
+    """Never slower than one create every 20 s (a throttled account still makes progress)."""
+    tokens: float = 1.0
+    at: float = 0.0
+    blocked_until: float = 0.0
+    learned: bool = False
+    """True once the service said its limit (headers): then the rate no longer creeps up."""
+    accepted_in_a_row: int = 0
+
+    def _refill(self, now: float) -> None:
+        if self.at == 0.0:
+            self.at = now
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
+        self.at = now
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before a create may be sent (0: now)."""
+        self._refill(now)
+        wait = 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        return max(wait, self.blocked_until - now, 0.0)
+
+    def take(self, now: float) -> None:
+        """A create is sent now."""
+        self._refill(now)
+        self.tokens -= 1.0
+
+    def accepted(self, headers: Mapping[str, str], now: float) -> None:
+        """A create was answered (not 429): learn from its rate-limit headers, or creep up."""
+        limit = _number_header(headers, "ratelimit-limit", "x-ratelimit-limit")
+        remaining = _number_header(headers, "ratelimit-remaining", "x-ratelimit-remaining")
+        reset = _number_header(headers, "ratelimit-reset", "x-ratelimit-reset")
+        if limit is not None and limit > 0:
+            self.rate, self.learned = max(self.floor, limit), True
+            self.burst = max(1.0, min(self.burst, limit))
+        if remaining is not None and remaining < 1 and reset is not None and limit:
+            # The service's bucket is empty: one token comes back after 1/limit s (reset is for the whole bucket).
+            self._refill(now)
+            self.tokens = min(self.tokens, 0.0)
+        self.accepted_in_a_row += 1
+        if not self.learned and self.accepted_in_a_row >= 10:
+            self.rate, self.accepted_in_a_row = self.rate * 1.25, 0
+
+    def throttled(self, retry_after: float | None, now: float) -> None:
+        """A create was answered 429: slow down (and wait ``Retry-After``)."""
+        self._refill(now)
+        self.accepted_in_a_row = 0
+        if not self.learned:
+            self.rate = max(self.floor, self.rate / 2)
+        self.tokens = min(self.tokens, 0.0)
+        if retry_after is not None:
+            self.blocked_until = max(self.blocked_until, now + retry_after)
+
+
+def _number_header(headers: Mapping[str, str], *names: str) -> float | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in names:
+        value = lowered.get(name)
+        if value is None:
+            continue
+        try:
+            return float(value.split(",")[0].split(";")[0].strip())
+        except ValueError:
+            continue
+    return None

@@ -421,6 +421,8 @@ class Run(Handle[RunState, Result]):
         self._task: asyncio.Task[Result] | None = None
         self._cancel_requested = False
         self._stored = stored
+        self._create_if_gone = bool(resume_id) and input is not None
+        """A batch item matched to a journaled prediction: made afresh if that one is gone, failed or expired."""
         self._deadline_seconds = client.deadline_seconds(timeout) if error is None else None
         if error is not None:  # an item that could not even start (invalid input): ended at once
             self._state = replace(self._state, phase="failed", event="error", error=error, ended=time.monotonic())
@@ -534,7 +536,7 @@ class Run(Handle[RunState, Result]):
             except DeadlineExceeded:
                 raise  # still running: creating it again would pay twice
             except SeedreamError as exc:
-                if self._state.input is None:
+                if not self._create_if_gone:
                     raise
                 # A batch item whose journaled prediction is gone, failed or expired: make it afresh.
                 log.info("resuming %s failed (%s); creating it again", self._resume_id, exc)
@@ -565,8 +567,13 @@ class Run(Handle[RunState, Result]):
         client = self._client
         inp = self._state.input
         assert inp is not None
-        await client.pace(lambda note: self._publish(event="note", note=note))
+
+        def note(text: str) -> None:
+            self._publish(event="note", note=text)
+
+        await client.pace(note)
         self._publish(phase="submitting", event="submitting", started=started, note="")
+        inp = await client.upload_inputs(inp, note)
         hold = client.wait
         if deadline is not None and hold > 0:
             hold = max(1, min(hold, deadline - started))
@@ -703,8 +710,9 @@ class Run(Handle[RunState, Result]):
         def expired(current: Prediction) -> DeadlineExceeded:
             limit = self._deadline_seconds or 0
             return DeadlineExceeded(
-                f"prediction {current.id} is still {current.status} after the {limit:g} s deadline; it may "
-                f"still finish: call resume({current.id!r}) later, or raise timeout=", current)
+                f"prediction {current.id} is still {current.status} after the {limit:g} s deadline (timeout=); "
+                "the service was asked to end it then (Cancel-After), so it is not billed further. A service that "
+                f"ignores that may still finish it: resume({current.id!r}) saves its images then.", current)
 
         latest = [prediction]
 
@@ -727,8 +735,10 @@ class Run(Handle[RunState, Result]):
             if followed is not None:
                 return followed
         current = prediction
-        for poll in itertools.count():
-            await asyncio.sleep(client.poll_delay(poll, current))
+        expected = client.expected_seconds(self._state.input)
+        created = time.monotonic() - _age(prediction)
+        for _ in itertools.count():
+            await asyncio.sleep(protocol.poll_pause(time.monotonic() - created, expected))
             previous, current = current, await client.get(current.id)
             if current.status != previous.status or current.output != previous.output:
                 seen(current, "status" if current.status != previous.status else "output")
@@ -769,6 +779,14 @@ class Run(Handle[RunState, Result]):
         final = await client.get(prediction.id)
         seen(final, "status")
         return final
+
+
+def _age(prediction: Prediction) -> float:
+    """Seconds since the service created the prediction (0 when its clock is not comparable to ours)."""
+    if prediction.created_at is None:
+        return 0.0
+    age = datetime.now(timezone.utc).timestamp() - prediction.created_at.timestamp()
+    return age if 0 <= age < 3600 else 0.0
 
 
 def _input_of(prediction: Prediction, client: AsyncSeedream) -> SeedreamInput | None:

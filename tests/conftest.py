@@ -22,12 +22,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     """No test sees the developer's SEEDREAM_*/REPLICATE_* settings, and outputs go to a temp dir.
 
     A client made without ``output_dir=`` (and a kernel or command a test starts, which inherit
-    the environment) stores into that folder, never into the working directory.
+    the environment) stores into that folder, never into the working directory; schemas read from
+    a service are cached in another temporary folder, never in the home directory.
     """
     for name in list(os.environ):
         if name.startswith(("SEEDREAM_", "REPLICATE_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path_factory.mktemp("outputs")))
+    monkeypatch.setenv("SEEDREAM_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture(scope="module")

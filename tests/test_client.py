@@ -258,7 +258,25 @@ def test_cancel_from_elsewhere(demo: DemoServer, tmp_path: Path) -> None:
     assert files_under(tmp_path) == []
 
 
+def test_a_deadline_is_sent_as_cancel_after_and_the_service_ends_the_prediction(demo: DemoServer,
+                                                                                 tmp_path: Path) -> None:
+    with Seedream(token=SENTINEL, base_url=demo.base_url, output_dir=tmp_path, wait=1) as client:
+        with pytest.raises(DeadlineExceeded) as info:
+            client.generate("[demo:slow=3] patience", size="1K", timeout=1.2)
+        prediction_id = info.value.prediction.id  # type: ignore[union-attr]
+        assert "Cancel-After" in str(info.value) and prediction_id in str(info.value)
+        time.sleep(1.0)  # the service's deadline is the timeout rounded up to whole seconds: 2 s
+        assert demo.prediction(prediction_id)["status"] == "canceled"
+        assert demo.stats.cancels == 0, "ended by the service's own deadline, not by a cancel request"
+        # Resuming it (e.g. after a restart) says so and clears the journal entry.
+        with pytest.raises(PredictionCanceled):
+            client.resume(prediction_id)
+        assert client.in_flight() == []
+
+
 def test_deadline_then_resume_after_a_restart(demo: DemoServer, tmp_path: Path) -> None:
+    # A service that ignores Cancel-After (a proxy) may still finish the prediction after the client's deadline.
+    demo.configure(cancel_after=False)
     with Seedream(token=SENTINEL, base_url=demo.base_url, output_dir=tmp_path, wait=1) as first:
         with pytest.raises(DeadlineExceeded) as info:
             first.generate("[demo:slow=2] patience", size="1K", timeout=1.2)

@@ -249,8 +249,8 @@ class DemoApp:
         if invalid:
             body = validation_problem(invalid)
             return Response(422, dumps(body), PROBLEM)
-        cancel_after = parse_duration(request.headers.get("cancel-after"))
-        if request.headers.get("cancel-after") and cancel_after is None:
+        cancel_after = parse_duration(request.headers.get("cancel-after")) if self.settings.cancel_after else None
+        if self.settings.cancel_after and request.headers.get("cancel-after") and cancel_after is None:
             return problem_response(400, "Invalid Cancel-After", "Cancel-After must be a duration such as 90s, "
                                     "5m, 1h30m or 500ms.")
         throttled, limit_headers = self.limiter.take(self.settings.create_rate, self.settings.create_burst)
