@@ -89,7 +89,8 @@ def cache_dir(base_url: str) -> Path:
     else:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seedream-widgets"
     parts = urlsplit(base_url)
-    service = "".join(c if c.isalnum() or c in "-." else "_" for c in f"{parts.hostname}_{parts.port or ''}{parts.path}")
+    where = f"{parts.hostname}_{parts.port or ''}{parts.path}"
+    service = "".join(c if c.isalnum() or c in "-." else "_" for c in where)
     return base / "models" / service.strip("_")
 
 
