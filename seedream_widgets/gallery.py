@@ -27,15 +27,17 @@ import logging
 import os
 import secrets
 import shutil
+import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import NotFoundError
 from .images import describe_uri
+from .index import GalleryIndex, canonical_json
 
-__all__ = ["Gallery", "PendingRun", "RunRecord"]
+__all__ = ["Gallery", "PendingRun", "RunRecord", "descriptive_name"]
 
 SIDECAR = "prediction.json"
 log = logging.getLogger("seedream_widgets")
@@ -144,25 +146,74 @@ def redact_input(payload: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-@dataclass(frozen=True)
 class RunRecord:
-    """One stored run, read back from its sidecar."""
+    """One stored run: what the index knows of it, and its sidecar (read on first use).
 
-    id: str
-    folder: Path
-    sidecar: Mapping[str, Any]
+    >>> record = Seedream().history(1)[0]      # doctest: +SKIP
+    >>> record.prompt, record.paths            # doctest: +SKIP
+    """
+
+    __slots__ = ("_row", "_sidecar", "folder", "id")
+
+    def __init__(self, id: str, folder: Path, sidecar: Mapping[str, Any] | None = None,
+                 row: Mapping[str, Any] | None = None) -> None:
+        self.id = id
+        self.folder = folder
+        self._sidecar = dict(sidecar) if sidecar is not None else None
+        self._row = dict(row) if row is not None else None
+
+    def __repr__(self) -> str:
+        return f"RunRecord({self.id!r}, {str(self.folder)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunRecord) and (self.id, self.folder) == (other.id, other.folder)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.folder))
+
+    @property
+    def sidecar(self) -> dict[str, Any]:
+        """The run's ``prediction.json`` (the truth), read once; {} when it is gone or unreadable."""
+        if self._sidecar is None:
+            try:
+                data = json.loads((self.folder / SIDECAR).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                data = {}
+            self._sidecar = data if isinstance(data, dict) else {}
+        return self._sidecar
+
+    def _value(self, key: str, default: Any = "") -> Any:
+        if self._row is not None and key in self._row:
+            return self._row[key]
+        return default
+
+    @property
+    def files(self) -> list[str]:
+        if self._row is not None:
+            return list(json.loads(self._row["files"] or "[]"))
+        return [str(image.get("file") or "") for image in self.sidecar.get("images", [])]
 
     @property
     def paths(self) -> list[Path]:
-        return [self.folder / image["file"] for image in self.sidecar.get("images", [])]
+        return [self.folder / name for name in self.files]
 
     @property
     def prompt(self) -> str:
-        return str(self.sidecar.get("input", {}).get("prompt", ""))
+        if self._row is not None:
+            return str(self._row["prompt"])
+        return str(self.input.get("prompt", ""))
 
     @property
     def created_at(self) -> str:
+        if self._row is not None:
+            return str(self._row["created_at"] or self._row["saved_at"])
         return str(self.sidecar.get("created_at") or self.sidecar.get("saved_at") or "")
+
+    @property
+    def saved_at(self) -> str:
+        if self._row is not None:
+            return str(self._row["saved_at"])
+        return str(self.sidecar.get("saved_at") or self.created_at)
 
     @property
     def complete(self) -> bool:
@@ -170,25 +221,53 @@ class RunRecord:
 
     @property
     def model(self) -> str:
-        return str(self.sidecar.get("model") or "")
+        return str(self._row["model"]) if self._row is not None else str(self.sidecar.get("model") or "")
 
     @property
     def demo(self) -> bool:
-        return bool(self.sidecar.get("demo"))
+        return bool(self._row["demo"]) if self._row is not None else bool(self.sidecar.get("demo"))
 
     @property
-    def saved_at(self) -> str:
-        return str(self.sidecar.get("saved_at") or self.created_at)
+    def starred(self) -> bool:
+        return bool(self._row["starred"]) if self._row is not None else bool(self.sidecar.get("starred"))
+
+    @property
+    def cost(self) -> float | None:
+        if self._row is not None:
+            return None if self._row["cost"] is None else float(self._row["cost"])
+        cost = self.sidecar.get("cost")
+        return float(cost["usd"]) if isinstance(cost, Mapping) and "usd" in cost else None
 
     @property
     def input(self) -> dict[str, Any]:
-        value = self.sidecar.get("input")
+        value = json.loads(self._row["input"] or "{}") if self._row is not None else self.sidecar.get("input")
         return dict(value) if isinstance(value, Mapping) else {}
 
     @property
     def sizes(self) -> list[tuple[int, int]]:
         """(width, height) of each image, as stored."""
         return [(int(i.get("width") or 0), int(i.get("height") or 0)) for i in self.sidecar.get("images", [])]
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the first image, from the index when it has it."""
+        if self._row is not None:
+            return int(self._row["width"]), int(self._row["height"])
+        sizes = self.sizes
+        return sizes[0] if sizes else (0, 0)
+
+    @property
+    def group(self) -> str:
+        """The id of the comparison this run is a cell of ("" for none)."""
+        if self._row is not None:
+            return str(self._row["group_id"] or "")
+        group = self.sidecar.get("group")
+        return str(group.get("id") or "") if isinstance(group, Mapping) else ""
+
+    def file_name(self, index: int = 0) -> str:
+        """A readable, portable name for image ``index`` (0-based): ``2026-12-01_red-fox-in-the-snow_1.jpg``."""
+        return descriptive_name(self.saved_at or self.created_at, self.prompt, index + 1, len(self.files),
+                                Path(self.files[index]).suffix if self.files else ".jpg")
 
 
 class Gallery:
@@ -200,6 +279,7 @@ class Gallery:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._index: GalleryIndex | None = None
 
     # -- the journal of in-flight predictions -------------------------------
 
@@ -251,8 +331,8 @@ class Gallery:
         folder = self.folder_for(prediction_id, created_at)
         # Written straight into the hidden staging folder: the rename of the whole folder is what makes
         # the run appear at once, sidecar included.
-        text = json.dumps({**sidecar, "saved_at": _now()}, indent=2, ensure_ascii=False, default=str) + "\n"
-        _write_file(staging / SIDECAR, text.encode("utf-8"))
+        data = {**sidecar, "saved_at": _now()}
+        _write_file(staging / SIDECAR, _sidecar_text(data))
         try:
             os.replace(staging, folder)
         except FileNotFoundError:  # the first run of the day: no day folder yet
@@ -264,15 +344,83 @@ class Gallery:
             shutil.rmtree(folder)  # a re-download (resume) replaces the previous copy whole
             os.replace(staging, folder)
         self.unjournal(prediction_id)
+        try:  # the index is a cache: a run it misses is found by its next sync, never lost
+            index = self._index if self._index is not None else GalleryIndex(self.root)
+            index.add(folder, data)
+            self._index = self._index or index
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("could not index run %s (%s); it is stored and will be indexed later", prediction_id, exc)
         return folder
 
     def discard(self, staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
+    # -- the index: listing, searching, matching ------------------------------------------
+
+    @property
+    def index(self) -> GalleryIndex:
+        """The SQLite index of this folder (`seedream_widgets.index`), made or brought up to date on first use."""
+        if self._index is None:
+            index = GalleryIndex(self.root)
+            index.ensure()
+            self._index = index
+        else:
+            self._index.sync()
+        return self._index
+
+    def _indexed(self) -> GalleryIndex | None:
+        """The index, or None when it cannot be used here (a read-only folder, a broken SQLite): then sidecars."""
+        if not self.root.is_dir():
+            return None
+        try:
+            return self.index
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("the gallery index of %s cannot be used (%s); reading the sidecars instead", self.root, exc)
+            return None
+
+    def _record(self, row: sqlite3.Row) -> RunRecord:
+        return RunRecord(str(row["id"]), self.root / str(row["folder"]), row=_row_dict(row))
+
+    def history(self, limit: int | None = None, offset: int = 0) -> list[RunRecord]:
+        """Stored runs, newest first (``limit`` None: all)."""
+        return self.search(limit=limit, offset=offset)
+
+    def search(self, text: str | None = None, *, model: str | None = None, since: str | None = None,
+               until: str | None = None, starred: bool | None = None, demo: bool | None = None,
+               group: str | None = None, limit: int | None = 20, offset: int = 0) -> list[RunRecord]:
+        """Stored runs matching every filter given, newest first.
+
+        >>> gallery.search("red fox", model="bytedance/seedream-4", starred=True, limit=10)   # doctest: +SKIP
+
+        ``text`` matches words of the prompt (substrings, any order); ``since``/``until`` are ISO
+        dates or times (``"2026-11-01"``) compared with when the run was saved.
+        """
+        index = self._indexed()
+        if index is not None:
+            rows = index.query(text=text, model=model, since=since, until=until, starred=starred, demo=demo,
+                               group=group, limit=limit, offset=offset)
+            return [self._record(row) for row in rows]
+        records = [r for r in (_read(p) for p in self.root.glob(f"*/*/{SIDECAR}")) if r]
+        records = [r for r in records if _matches(r, text, model, since, until, starred, demo, group)]
+        records.sort(key=lambda r: r.saved_at, reverse=True)
+        return records[offset:] if limit is None else records[offset:offset + limit]
+
+    def count(self, text: str | None = None, **filters: Any) -> int:
+        """How many stored runs match (the same filters as `search`)."""
+        index = self._indexed()
+        if index is not None:
+            return index.count(text=text, **filters)
+        return len(self.search(text, limit=None, **filters))
+
     def find(self, prediction_id: str) -> RunRecord | None:
         """The stored run of a prediction id, or None."""
         if not prediction_id or "/" in prediction_id or prediction_id.startswith("."):
             return None
+        index = self._indexed()
+        if index is not None:
+            row = index.get(prediction_id)
+            if row is not None and (self.root / str(row["folder"]) / SIDECAR).is_file():
+                return self._record(row)
         for sidecar in self.root.glob(f"*/{glob_escape(prediction_id)}/{SIDECAR}"):
             record = _read(sidecar)
             if record:
@@ -283,40 +431,37 @@ class Gallery:
         """The stored runs whose prediction id starts with ``prefix`` (newest first)."""
         if not prefix or "/" in prefix or prefix.startswith("."):
             return []
+        index = self._indexed()
+        if index is not None:
+            return [self._record(row) for row in index.prefix(prefix)]
         records = [r for r in (_read(p) for p in self.root.glob(f"*/{glob_escape(prefix)}*/{SIDECAR}")) if r]
         return sorted(records, key=lambda r: r.saved_at, reverse=True)
 
     @staticmethod
     def input_key(payload: Mapping[str, Any]) -> str:
         """What makes two inputs "the same" for matching stored runs: the canonical JSON of the input as stored."""
-        return json.dumps(redact_input(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          default=str)
+        return canonical_json(redact_input(payload))
 
     def stored_by_input(self, model: str, *, demo: bool) -> dict[str, list[RunRecord]]:
         """Complete stored runs of ``model`` in this mode (demo or real), by `input_key`, oldest first."""
         found: dict[str, list[RunRecord]] = {}
-        for record in reversed(self.history(None)):
+        index = self._indexed()
+        candidates = ([self._record(row) for row in index.by_input_key(model, demo)] if index is not None
+                      else list(reversed(self.history(None))))
+        for record in candidates:
             if record.demo == demo and record.model in ("", model) and record.input and record.complete:
                 found.setdefault(self.input_key(record.input), []).append(record)
         return found
 
     def durations(self, model: str, size: str, images: int, *, limit: int = 20) -> list[float]:
         """Seconds from create to end of the latest stored runs of ``model`` at ``size`` with ``images`` outputs."""
-        found: list[float] = []
-        for record in self.history(200):
-            data = record.sidecar
-            if record.model not in (model, "") or str(record.input.get("size") or "") != size \
-                    or len(record.paths) != images:
-                continue
-            try:
-                start = datetime.fromisoformat(str(data["created_at"]).replace("Z", "+00:00"))
-                end = datetime.fromisoformat(str(data["completed_at"]).replace("Z", "+00:00"))
-            except (KeyError, TypeError, ValueError):
-                continue
-            found.append((end - start).total_seconds())
-            if len(found) >= limit:
-                break
-        return found
+        index = self._indexed()
+        return index.durations(model, size, images, limit) if index is not None else []
+
+    def costs(self) -> list[dict[str, Any]]:
+        """What was spent, by day and model: ``{day, model, demo, runs, images, usd, unpriced}``, newest day first."""
+        index = self._indexed()
+        return [_row_dict(row) for row in index.costs()] if index is not None else []
 
     def journaled_by_input(self, model: str) -> dict[str, list[str]]:
         """Ids of in-flight predictions of ``model`` (started, never stored), by `input_key`, oldest first."""
@@ -326,11 +471,93 @@ class Gallery:
                 found.setdefault(self.input_key(entry["input"]), []).append(str(entry["id"]))
         return found
 
-    def history(self, limit: int | None = None) -> list[RunRecord]:
-        """Stored runs, newest first."""
-        records = [r for r in (_read(p) for p in self.root.glob(f"*/*/{SIDECAR}")) if r]
-        records.sort(key=lambda r: str(r.sidecar.get("saved_at", "")), reverse=True)
-        return records[:limit] if limit else records
+    def reindex(self) -> int:
+        """Build the index again from every sidecar (``seedream reindex``); returns the number of runs."""
+        self._index = GalleryIndex(self.root)
+        return self._index.rebuild()
+
+    # -- keeping: star, delete to the trash, restore ------------------------------------------
+
+    def star(self, prediction_id: str, starred: bool = True) -> RunRecord:
+        """Star a run (or unstar it): written to its sidecar, so a rebuilt index keeps it."""
+        record = self.find(prediction_id)
+        if record is None:
+            raise NotFoundError("Not found", f"no stored run {prediction_id} in {self.root}",
+                                hint="`seedream history` lists the stored runs")
+        data = {**record.sidecar, "starred": starred}
+        _replace_file(record.folder / SIDECAR, _sidecar_text(data))
+        index = self._indexed()
+        if index is not None:
+            index.set_starred(prediction_id, starred)
+        return self.find(prediction_id) or record
+
+    def unstar(self, prediction_id: str) -> RunRecord:
+        return self.star(prediction_id, False)
+
+    @property
+    def trash_dir(self) -> Path:
+        return self.root / ".trash"
+
+    def delete(self, prediction_id: str) -> Path:
+        """Move a run's folder to the trash (``{output_dir}/.trash/<day>/<id>``); `restore` brings it back."""
+        record = self.find(prediction_id)
+        if record is None:
+            raise NotFoundError("Not found", f"no stored run {prediction_id} in {self.root}",
+                                hint="`seedream history` lists the stored runs")
+        target = self.trash_dir / record.folder.parent.name / record.folder.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(record.folder, target)
+        index = self._indexed()
+        if index is not None:
+            index.remove(prediction_id)
+        return target
+
+    def trash(self) -> list[RunRecord]:
+        """The runs in the trash, newest first."""
+        records = [r for r in (_read(p) for p in self.trash_dir.glob(f"*/*/{SIDECAR}")) if r]
+        return sorted(records, key=lambda r: r.saved_at, reverse=True)
+
+    def restore(self, prediction_id: str) -> RunRecord:
+        """Bring a run back from the trash."""
+        for folder in self.trash_dir.glob(f"*/{glob_escape(prediction_id)}"):
+            target = self.root / folder.parent.name / folder.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(folder, target)
+            index = self._indexed()
+            if index is not None:
+                index.add(target, _read_json(target / SIDECAR))
+            record = self.find(prediction_id)
+            assert record is not None
+            return record
+        raise NotFoundError("Not found", f"no run {prediction_id} in the trash of {self.root}")
+
+    def empty_trash(self) -> int:
+        """Delete the trash for good; returns how many runs it held."""
+        count = len(list(self.trash_dir.glob(f"*/*/{SIDECAR}")))
+        shutil.rmtree(self.trash_dir, ignore_errors=True)
+        return count
+
+
+def descriptive_name(when: str, prompt: str, number: int, count: int, suffix: str) -> str:
+    """``2026-12-01_red-fox-in-the-snow_2.jpg``: readable and safe on every OS (ASCII letters, digits, dashes).
+
+    >>> descriptive_name("2026-12-01T10:00:00Z", "A red fox, in the snow!", 1, 1, ".jpg")
+    '2026-12-01_a-red-fox-in-the-snow.jpg'
+    """
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode("ascii").lower()
+    words = "".join(c if c.isalnum() else " " for c in ascii_text).split()
+    slug = ""
+    for word in words:
+        if len(slug) + len(word) + 1 > 48:
+            break
+        slug = f"{slug}-{word}" if slug else word
+    day = when[:10] if len(when) >= 10 and when[4] == "-" else "image"
+    number_part = f"_{number}" if count > 1 else ""
+    return f"{day}_{slug or 'image'}{number_part}{suffix}"
 
 
 def glob_escape(text: str) -> str:
@@ -338,10 +565,46 @@ def glob_escape(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
-def _read(sidecar: Path) -> RunRecord | None:
+def _matches(record: RunRecord, text: str | None, model: str | None, since: str | None, until: str | None,
+             starred: bool | None, demo: bool | None, group: str | None) -> bool:
+    """The filters of `Gallery.search`, for the fallback without an index."""
+    prompt = record.prompt.lower()
+    return ((not text or all(word.lower() in prompt for word in text.split()))
+            and (not model or record.model == model) and (not since or record.saved_at >= since)
+            and (not until or record.saved_at < until) and (starred is None or record.starred == starred)
+            and (demo is None or record.demo == demo) and (not group or record.group == group))
+
+
+def _row_dict(row: sqlite3.Row) -> dict[str, Any]:
+    """A row as a plain dict (a `sqlite3.Row` iterates over its values, not its keys)."""
+    return dict(zip(row.keys(), tuple(row), strict=True))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _sidecar_text(data: Mapping[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a sibling file, then a rename)."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    try:
+        _write_file(partial, data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _read(sidecar: Path) -> RunRecord | None:
+    data = _read_json(sidecar)
+    if not data:
         return None
     return RunRecord(id=str(data.get("id", sidecar.parent.name)), folder=sidecar.parent, sidecar=data)
 
