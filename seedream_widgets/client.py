@@ -18,10 +18,11 @@ import itertools
 import json
 import logging
 import random
+import string
 import time
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -650,7 +651,7 @@ class AsyncSeedream:
 
     def _spawn_inputs(self, loop: asyncio.AbstractEventLoop, inputs: Sequence[SeedreamInput | SeedreamError], *,
                       concurrency: int, timeout: float | None, skip_stored: bool,
-                      labels: Sequence[str] | None) -> list[Run]:
+                      labels: Sequence[str] | None, groups: Sequence[Mapping[str, Any]] | None = None) -> list[Run]:
         """One run per input, at most ``concurrency`` creating at once; an error in place of an input ends at once.
 
         Refused as a whole (`CostLimitExceeded`, nothing sent) when its price at most is over ``max_cost``.
@@ -670,7 +671,7 @@ class AsyncSeedream:
                 runs.append(self._spawn(loop, input=inp, stored=found, label=label))
             else:
                 runs.append(self._spawn(loop, input=inp, timeout=timeout, label=label, gate=gate,
-                                        resume_id=found or ""))
+                                        resume_id=found or "", group=groups[index] if groups else None))
         return runs
 
     # -- cost ------------------------------------------------------------------------------------
@@ -692,10 +693,11 @@ class AsyncSeedream:
         ``what`` is a prompt (list-valued keywords are compare axes, as in `compare`) or a list of
         batch items (as in `generate_many`). Invalid items count nothing; their errors show when run.
         """
+        if isinstance(what, list) and all(isinstance(p, str) for p in what) and compare_axes(fields_and_axes):
+            return self.estimate_inputs(self._compare_cells(what, fields_and_axes).inputs)
         if isinstance(what, (str, SeedreamInput, Mapping)):
-            if compare_axes(fields_and_axes) and isinstance(what, str):
-                _, _, inputs, _ = self._compare_cells(what, fields_and_axes)
-                return self.estimate_inputs(inputs)
+            if isinstance(what, str) and (compare_axes(fields_and_axes) or template_placeholders(what)):
+                return self.estimate_inputs(self._compare_cells(what, fields_and_axes).inputs)
             return self.estimate_inputs([self._item_input(what, fields_and_axes)])
         return self.estimate_inputs([i for i in self.item_inputs(what, **fields_and_axes)
                                      if isinstance(i, SeedreamInput)])
@@ -789,9 +791,10 @@ class AsyncSeedream:
             batch.subscribe(on_progress, deliver=asyncio.get_running_loop().call_soon_threadsafe)
         return await batch
 
-    def start_compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
+    def start_compare(self, prompt: str | Sequence[str], *, concurrency: int = 8, timeout: float | None = None,
                       **axes_and_fields: Any) -> Batch[Comparison]:
-        """Start one prompt across every combination of some settings; ``wait()`` gives a `Comparison`.
+        """Start a prompt (a list of prompts, or a template) across every combination of some settings;
+        ``wait()`` gives a `Comparison`.
 
         Keyword arguments with a list value are axes; the others apply to every cell. Every
         cell is validated before anything is sent (all problems at once).
@@ -799,56 +802,97 @@ class AsyncSeedream:
         loop = asyncio.get_running_loop()
         return self._compare_batch(loop, prompt, concurrency, timeout, axes_and_fields)
 
-    def _compare_cells(self, prompt: str, axes_and_fields: Mapping[str, Any]) -> tuple[
-            dict[str, list[Any]], list[dict[str, Any]], list[SeedreamInput], list[str]]:
-        """(axes, one settings dict per cell, each cell's validated input, each cell's note), product order.
+    def _compare_cells(self, prompt: str | Sequence[str], axes_and_fields: Mapping[str, Any]) -> CompareCells:
+        """Every cell of a comparison, validated (all problems of all cells at once, `ValidationError`).
 
-        Every problem of every cell is raised at once (`ValidationError`). With a ``model`` axis each
-        cell is checked against its own model, and a setting that model lacks is left out of that
-        cell (its note says so) instead of failing the grid.
+        Axes are keywords with a list of values (any field, ``model``, or a ``{placeholder}`` of the
+        prompt); ``prompt`` itself is an axis when it is a list. A placeholder given one value is
+        filled in every cell. With a ``model`` axis each cell is checked against its own model and a
+        setting that model lacks is left out of that cell (its note says so).
         """
+        prompts = list(prompt) if isinstance(prompt, (list, tuple)) else None
+        template = "" if prompts is not None else str(prompt)
+        placeholders = [] if prompts is not None else template_placeholders(template)
         axes = compare_axes(axes_and_fields)
-        shared = {k: v for k, v in axes_and_fields.items() if k not in axes}
+        if prompts is not None:
+            axes = {"prompt": prompts, **axes}
+        models = [m for m in ([*axes.get("model", [])] or [axes_and_fields.get("model")]) if m] or [None]
+        fields: set[str] = {"model"}
+        for model in models:
+            fields.update(self.schema_for(model).names)
+        unknown = [k for k in axes_and_fields if k not in fields and k not in placeholders]
+        missing = [p for p in placeholders if p not in axes_and_fields]
+        problems = [InvalidField(k, f"is neither a field of {', '.join(m or self.settings.model for m in models)} nor "
+                                 "a {placeholder} of the prompt", "unknown_axis", k,
+                                 f"fields: {', '.join(sorted(fields - {'prompt'}))}; placeholders: "
+                                 f"{', '.join(placeholders) or 'none'}") for k in unknown]
+        problems += [InvalidField(p, f"the prompt has a {{{p}}} placeholder but no values for it: give {p}=[...] "
+                                  "(or double the braces, {{ }}, for literal ones)", "required", None,
+                                  "a list of values, or one value")
+                     for p in missing]
         if not axes:
-            raise ValidationError([InvalidField(
-                "axes", "compare() needs at least one setting with a list of values, e.g. size=['1K', '2K']",
-                "required", None, "a list of values for any field")])
-        combos = [dict(zip(axes, values, strict=False)) for values in itertools.product(*axes.values())]
+            problems.append(InvalidField(
+                "axes", "compare() needs at least one axis: a list of prompts, or a setting or {placeholder} with a "
+                "list of values, e.g. size=['1K', '2K']", "required", None, "a list of values"))
+        if problems:
+            raise ValidationError(problems)
+        fixed_fills = {p: axes_and_fields[p] for p in placeholders if p not in axes}
+        shared = {k: v for k, v in axes_and_fields.items() if k not in axes and k not in placeholders}
+        combos = [dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())]
         inputs: list[SeedreamInput] = []
         notes: list[str] = []
-        problems: list[InvalidField] = []
         with _caveats_once():
             for combo in combos:  # every problem of every cell, before anything is sent
-                fields = {**shared, **combo}
-                model = fields.pop("model", None)
+                text = combo.get("prompt") if prompts is not None else fill_template(
+                    template, {**fixed_fills, **{p: combo[p] for p in placeholders if p in combo}})
+                cell = {**shared, **{k: v for k, v in combo.items() if k != "prompt" and k not in placeholders}}
+                model = cell.pop("model", None)
+                note = ""
                 if "model" in axes:
                     schema = self.schema_for(model)
-                    dropped = sorted(k for k in fields if k not in schema)
-                    fields = {k: v for k, v in fields.items() if k in schema}
-                    notes.append(f"{schema.model} has no {', '.join(dropped)}: left out" if dropped else "")
-                else:
-                    notes.append("")
+                    dropped = sorted(k for k in cell if k not in schema)
+                    cell = {k: v for k, v in cell.items() if k in schema}
+                    note = f"{schema.model} has no {', '.join(dropped)}: left out" if dropped else ""
+                notes.append(note)
                 try:
-                    inputs.append(self.build_input(prompt, model=model, **fields))
+                    inputs.append(self.build_input(str(text), model=model, **cell))
                 except ValidationError as exc:
                     problems.extend(p for p in exc.invalid_fields if p not in problems)
         if problems:
             raise ValidationError(problems)
-        return axes, combos, inputs, notes
+        return CompareCells(template or (prompts[0] if prompts else ""), axes, combos, inputs, notes)
 
-    def _compare_batch(self, loop: asyncio.AbstractEventLoop, prompt: str, concurrency: int, timeout: float | None,
-                       axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:
-        axes, combos, inputs, notes = self._compare_cells(prompt, axes_and_fields)
-        labels = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in combos]
-        runs = self._spawn_inputs(loop, inputs, concurrency=concurrency, timeout=timeout, skip_stored=False,
-                                  labels=labels)
+    def _compare_batch(self, loop: asyncio.AbstractEventLoop, prompt: str | Sequence[str], concurrency: int,
+                       timeout: float | None, axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:
+        cells = self._compare_cells(prompt, axes_and_fields)
+        labels = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in cells.combos]
+        group = self.gallery.save_group({
+            "kind": "compare", "prompt": cells.prompt, "axes": cells.axes, "combos": cells.combos,
+            "notes": cells.notes, "model": self.settings.model, "demo": self.settings.demo})
+        runs = self._spawn_inputs(loop, cells.inputs, concurrency=concurrency, timeout=timeout, skip_stored=False,
+                                  labels=labels, groups=[{"id": group, "cell": i} for i in range(len(cells.inputs))])
 
         def collect(outcomes: list[Outcome]) -> Comparison:
-            return Comparison(prompt=prompt, axes=axes, cells=list(zip(combos, outcomes, strict=True)), notes=notes)
+            return Comparison(prompt=cells.prompt, axes=cells.axes, notes=cells.notes, group=group,
+                              cells=list(zip(cells.combos, outcomes, strict=True)))
 
         return Batch(runs, loop, collect, label="compare")
 
-    async def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
+    def comparison(self, group: str) -> Comparison:
+        """A comparison stored earlier, as the same grid (its cells read from the output folder; sends nothing)."""
+        manifest = self.gallery.load_group(group)
+        records = {int(r.sidecar.get("group", {}).get("cell", -1)): r for r in self.gallery.search(group=group,
+                                                                                                 limit=None)}
+        cells: list[tuple[dict[str, Any], Outcome]] = []
+        for index, combo in enumerate(manifest["combos"]):
+            record = records.get(index)
+            outcome: Outcome = Result.from_record(record) if record is not None and record.complete else OutputError(
+                f"cell {index + 1} of comparison {group} is not stored (it failed, was canceled, or was deleted)")
+            cells.append((dict(combo), outcome))
+        return Comparison(prompt=str(manifest.get("prompt", "")), axes=dict(manifest["axes"]), cells=cells,
+                          notes=list(manifest.get("notes") or [""] * len(cells)), group=group)
+
+    async def compare(self, prompt: str | Sequence[str], *, concurrency: int = 8, timeout: float | None = None,
                       on_progress: Callable[[BatchState], Any] | None = None,
                       **axes_and_fields: Any) -> Comparison:
         """One prompt across every combination of some settings, as a labelled grid.
@@ -898,6 +942,44 @@ def _sent_tracer(on_sent: Callable[[], None]) -> Callable[[str, Any], Awaitable[
 def _quiet(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.debug("refreshing a schema failed: %r", task.exception())
+
+
+@dataclass(frozen=True)
+class CompareCells:
+    """The cells of a comparison before it runs: prompt (or template), axes, settings, inputs and notes per cell."""
+
+    prompt: str
+    axes: dict[str, list[Any]]
+    combos: list[dict[str, Any]]
+    inputs: list[SeedreamInput]
+    notes: list[str]
+
+
+def template_placeholders(template: str) -> list[str]:
+    """The ``{name}`` placeholders of a prompt, in order, once each (``{{ }}`` are literal braces).
+
+    >>> template_placeholders("a {animal} in the {weather}, {animal} again, {{not one}}")
+    ['animal', 'weather']
+
+    Raises `ValidationError` (on ``prompt``) for braces that do not pair up.
+    """
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        raise ValidationError([InvalidField("prompt", f"its braces do not pair up ({exc}); double them ({{{{ }}}}) "
+                                            "for literal ones", "format", template[:60], "{name} placeholders")]) \
+            from None
+    bad = [n for n in names if not n.isidentifier()]
+    if bad:
+        raise ValidationError([InvalidField("prompt", f"{{{bad[0]}}} is not a placeholder name (letters, digits, _); "
+                                            "double the braces for literal ones", "format", bad[0],
+                                            "{name} placeholders")])
+    return list(dict.fromkeys(names))
+
+
+def fill_template(template: str, values: Mapping[str, Any]) -> str:
+    """The prompt with each ``{name}`` replaced by its value."""
+    return string.Formatter().vformat(template, (), {k: str(v) for k, v in values.items()})
 
 
 def compare_axes(axes_and_fields: Mapping[str, Any]) -> dict[str, list[Any]]:
@@ -1037,17 +1119,25 @@ class Seedream:
         batch = self.start_many(items, concurrency=concurrency, timeout=timeout, **fields)
         return batch.wait(on_state=_progress(progress, len(batch)), every=1.0)
 
-    def start_compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None,
+    def start_compare(self, prompt: str | Sequence[str], *, concurrency: int = 8, timeout: float | None = None,
                       **axes_and_fields: Any) -> Batch[Comparison]:
         """Start a comparison and return its `Batch`; see `AsyncSeedream.start_compare`."""
         self._preload(axes_and_fields.get("model"))
         return self._core._compare_batch(self._engine.loop, prompt, concurrency, timeout, axes_and_fields)
 
-    def compare(self, prompt: str, *, concurrency: int = 8, timeout: float | None = None, progress: bool = True,
-                **axes_and_fields: Any) -> Comparison:
-        """One prompt across a product of settings; see `AsyncSeedream.compare`."""
+    def compare(self, prompt: str | Sequence[str], *, concurrency: int = 8, timeout: float | None = None,
+                progress: bool = True, **axes_and_fields: Any) -> Comparison:
+        """Prompts or settings across a product of values, as a labelled grid; see `AsyncSeedream.compare`.
+
+        >>> client.compare(["a red fox", "a red fox, watercolour"], size=["1K", "2K"])  # doctest: +SKIP
+        >>> client.compare("a {animal} in {weather}", animal=["fox", "owl"], weather=["snow", "rain"])  # doctest: +SKIP
+        """
         batch = self.start_compare(prompt, concurrency=concurrency, timeout=timeout, **axes_and_fields)
         return batch.wait(on_state=_progress(progress, len(batch)), every=1.0)
+
+    def comparison(self, group: str) -> Comparison:
+        """A comparison stored earlier, as the same grid; see `AsyncSeedream.comparison`."""
+        return self._core.comparison(group)
 
     def resume_run(self, prediction_id: str, *, timeout: float | None = None) -> Run:
         """A `Run` that finishes a prediction started earlier; see `AsyncSeedream.resume`."""

@@ -471,6 +471,35 @@ class Gallery:
                 found.setdefault(self.input_key(entry["input"]), []).append(str(entry["id"]))
         return found
 
+    # -- groups: comparisons kept as one grid ----------------------------------------------------
+
+    def save_group(self, manifest: Mapping[str, Any]) -> str:
+        """Keep what makes a comparison a grid (prompt, axes, each cell's settings); returns its id.
+
+        Its cells are ordinary runs whose sidecars name the group and their cell; the manifest is
+        ``{output_dir}/.groups/<id>.json``.
+        """
+        group = f"cmp-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        folder = self.root / ".groups"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _replace_file(folder / f"{group}.json", _sidecar_text({"id": group, "created_at": _now(), **manifest}))
+        except OSError as exc:  # the grid still runs; only reopening it later needs the manifest
+            log.warning("could not keep comparison %s (%s)", group, exc)
+        return group
+
+    def load_group(self, group: str) -> dict[str, Any]:
+        """A comparison's manifest (`save_group`); `NotFoundError` when there is none."""
+        data = _read_json(self.root / ".groups" / f"{Path(group).name}.json")
+        if not data or not isinstance(data.get("combos"), list) or not isinstance(data.get("axes"), Mapping):
+            raise NotFoundError("Not found", f"no comparison {group} in {self.root}")
+        return data
+
+    def groups(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The comparisons kept in this folder, newest first (their manifests)."""
+        found = [_read_json(p) for p in (self.root / ".groups").glob("cmp-*.json")]
+        return sorted((g for g in found if g), key=lambda g: str(g.get("created_at")), reverse=True)[:limit]
+
     def reindex(self) -> int:
         """Build the index again from every sidecar (``seedream reindex``); returns the number of runs."""
         self._index = GalleryIndex(self.root)

@@ -166,6 +166,8 @@ class Comparison:
     """(settings, result or error) in product order of the axes."""
     notes: list[str] = field(default_factory=list)
     """A remark per cell (settings its model lacks and left out), aligned with ``cells``; "" for none."""
+    group: str = ""
+    """Its id in the output folder: ``Seedream().comparison(group)`` reopens it as the same grid."""
 
     @property
     def cost(self) -> float | None:

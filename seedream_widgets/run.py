@@ -31,7 +31,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -410,7 +410,7 @@ class Run(Handle[RunState, Result]):
     def __init__(self, client: AsyncSeedream, loop: asyncio.AbstractEventLoop, *, input: SeedreamInput | None = None,
                  resume_id: str = "", timeout: float | None = None, label: str = "",
                  gate: asyncio.Semaphore | None = None, stored: Result | None = None,
-                 error: SeedreamError | None = None) -> None:
+                 error: SeedreamError | None = None, group: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self._client = client
         self._loop = loop
@@ -421,6 +421,8 @@ class Run(Handle[RunState, Result]):
         self._task: asyncio.Task[Result] | None = None
         self._cancel_requested = False
         self._stored = stored
+        self._group = dict(group) if group else None
+        """The comparison this run is a cell of (``{"id", "cell"}``), written to its sidecar."""
         self._create_if_gone = bool(resume_id) and input is not None
         """A batch item matched to a journaled prediction: made afresh if that one is gone, failed or expired."""
         self._deadline_seconds = client.deadline_seconds(timeout) if error is None else None
@@ -660,7 +662,8 @@ class Run(Handle[RunState, Result]):
             cost = _cost(client, self._state.input, current, len(results))
             try:
                 folder = client.gallery.store(current.id, current.created_at, staging,
-                                              _sidecar(client, current, results, elapsed, cost, self._state.input))
+                                              _sidecar(client, current, results, elapsed, cost, self._state.input,
+                                                       self._group))
             except OSError as exc:
                 raise _output_failure(current.id, client.settings.output_dir, exc) from None
             result = Result(
@@ -825,7 +828,8 @@ def _cost(client: AsyncSeedream, inp: SeedreamInput | None, prediction: Predicti
 
 
 def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], elapsed: float,
-             cost: dict[str, Any] | None, inp: SeedreamInput | None) -> dict[str, Any]:
+             cost: dict[str, Any] | None, inp: SeedreamInput | None,
+             group: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """What is stored next to the images: everything about the run except the token."""
     settings = client.settings
     data = prediction.to_json()
@@ -841,6 +845,8 @@ def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedIm
                  "sha256": i.sha256, "bytes": i.bytes} for i in images],
         package=f"seedream-widgets {__version__}",
     )
+    if group:
+        data["group"] = dict(group)
     data.pop("output", None)
     json.dumps(data, default=str)  # fails here, before the store, if anything is not JSON-ready
     return data
