@@ -38,6 +38,7 @@ from seedream_widgets.errors import (
 )
 from seedream_widgets.images import to_image_uri
 from seedream_widgets.magics import SeedreamMagics
+from seedream_widgets.options import option_names
 from seedream_widgets.result import Comparison, Result
 
 SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
@@ -138,11 +139,8 @@ def test_help_lists_every_field_and_run_option(shell: InteractiveShell, magics: 
     doc = shell.find_cell_magic("seedream").__doc__
     assert doc is not None and "%%seedream" in doc
     for spec in FIELDS:
-        if not spec.flag:
-            continue
-        assert spec.flag in doc
-        if spec.short:
-            assert f"{spec.short} " in doc
+        for option in option_names(spec):
+            assert f"{option} " in doc
         for choice in spec.choices:
             assert choice in doc
     for option in ("-o VAR", "--out", "--no-wait", "--dry-run", "--compare", "--format", "--model", "--base-url",
@@ -185,7 +183,7 @@ def test_implied_sequential_and_ignored_fields_are_notes_not_warnings(shell: Int
     assert "implies --sequential auto" in cell.html()
     cell = run(shell, f"%%seedream -s 1K --width 1024\n{PROMPT}")  # valid, ignored: a note, not a warning
     assert cell.error is None
-    assert "width/height are ignored" in cell.html()
+    assert "--width/--height are ignored" in cell.html()  # in option words
 
 
 def test_image_inputs_from_paths_variables_and_results(shell: InteractiveShell, magics: SeedreamMagics,
@@ -276,6 +274,38 @@ def test_compare_grid(shell: InteractiveShell, magics: SeedreamMagics, fresh: De
     assert received == expected
 
 
+@pytest.mark.parametrize("line", ["-s 1K", "-s 1K -n 3"], ids=["single image", "a set"])
+def test_status_shows_processing_id_and_log_line_within_1_5_s_on_a_slow_backend(
+        shell: InteractiveShell, magics: SeedreamMagics, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        line: str) -> None:
+    """The issue's live progress: a backend that takes 6 s, the status line knows what it does after about 1 s."""
+    with DemoServer(base_seconds=6, per_image_seconds=0.1) as slow:
+        monkeypatch.setenv("SEEDREAM_BASE_URL", slow.base_url)
+        monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path / "outputs"))
+        published: list[tuple[float, dict[str, Any]]] = []
+        with capture_output() as captured:
+            publisher = shell.display_pub
+            original = publisher.publish
+
+            def publish(data: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+                published.append((time.monotonic(), data))
+                original(data, *args, **kwargs)
+
+            monkeypatch.setattr(publisher, "publish", publish)
+            result = shell.run_cell(f"%%seedream {line}\na slow fox")
+        assert result.error_in_exec is None, captured.stdout
+        run = shell.user_ns["_seedream"]
+        assert slow.prediction(run.id)["status"] == "succeeded" and slow.stats.creates == 1
+    published = [(when, data) for when, data in published if not data["text/plain"].startswith("note: ")]
+    submitted, first = published[0]
+    assert "submitting" in first["text/plain"]
+    knowing = [when - submitted for when, data in published
+               if all(word in data.get("text/plain", "") for word in ("processing", run.id, "Generating "))]
+    assert knowing, [data.get("text/plain") for _, data in published]
+    assert knowing[0] < 1.5, f"processing, id and log line shown {knowing[0]:.2f} s after submitting"
+    assert all(word in published[-1][1]["text/html"] for word in ('class="seedream-result"', run.id))
+
+
 # -- errors -------------------------------------------------------------------------------------------
 
 
@@ -285,8 +315,8 @@ def test_compare_grid(shell: InteractiveShell, magics: SeedreamMagics, fresh: De
     ("-n", ["-n"]),
     ("-o 1abc", ["1abc", "variable name"]),
     ("--timeout -1", ["--timeout"]),
-    ("--compare nosuch=1,2", ["nosuch", "fields:"]),
-    ("--compare size", ["FIELD=VALUE"]),
+    ("--compare nosuch=1,2", ["nosuch", "axes:"]),
+    ("--compare size", ["NAME=VALUE"]),
     ("--compare image=a.png,b.png", ["cannot vary image_input"]),
     ("--size 1K --compare size=1K,2K", ["both an option and a --compare axis"]),
     ("--compare aspect_ratio=1:1 aspect-ratio=16:9", ["twice"]),
@@ -311,7 +341,8 @@ def test_invalid_fields_name_each_field_and_what_is_allowed(shell: InteractiveSh
     assert isinstance(cell.error, ValidationError)
     assert set(cell.error.fields) == {"size", "max_images", "aspect_ratio"}
     shown = cell.html() if mode == "html" else cell.text
-    for words in ("size", "1K, 2K, 4K, custom", "max_images", "at most 15", "aspect_ratio", "5:4", "16:9"):
+    for words in ("-s/--size: ", "1K, 2K, 4K, custom", "-n/--max-images: ", "at most 15", "-a/--aspect-ratio: ",
+                  "5:4", "16:9"):  # named as the options that set them
         assert words in shown
     assert "Traceback" not in cell.text and "magics.py" not in cell.text
     if mode == "html":
@@ -578,6 +609,9 @@ def test_history_lists_runs_and_open_shows_one_from_disk(shell: InteractiveShell
     assert again is shell.user_ns["_seedream"]
     assert "<img" in cell.html() and first.id in cell.html()
     assert fresh.stats.total_requests == requests  # from disk: no request at all
+    cell = run(shell, f"%seedream open {second.id[:6]}")  # the start of an id is enough
+    assert cell.error is None and shell.user_ns["_seedream"].id == second.id and second.id in cell.html()
+    assert fresh.stats.total_requests == requests
     history = run(shell, "%seedream history 1").html()
     assert second.id in history and first.id not in history and "<img" in history
 
