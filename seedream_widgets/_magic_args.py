@@ -1,7 +1,6 @@
 """The magics' command lines: ``%%seedream``'s options (the model's fields) and ``%seedream``'s commands.
 
-The field options are `seedream_widgets.options`' (the command line's words: ``-n/--max-images``,
-``--no-enhance``...); nothing here validates a value, the engine's schema does.
+The fields' options are `seedream_widgets.options`' (the command line's words); the engine's schema validates.
 """
 
 from __future__ import annotations
@@ -11,14 +10,13 @@ import keyword
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from IPython.core import magic as _magic
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
 from .config import DEFAULT_BASE_URL, DEFAULT_MODEL
 from .options import add_field_options
 
-__all__ = ["CELL_PARSER", "LINE_PARSER", "cell_magic", "check_identifier", "line_magic", "parse"]
+__all__ = ["CELL_PARSER", "LINE_PARSER", "check_identifier", "parse", "typed"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,25 +24,19 @@ IMAGE_HELP = ("A file path, an http(s) URL, a data: URI, or the name of a variab
               "a path, a previous Result (its first image) or a list of those.")
 CELL_DOC = """Generate (or edit) images with Seedream: the cell's body is the prompt, the options are the fields.
 
-Example::
-
     %%seedream --size 2K --aspect-ratio 4:3 -n 2 -o fox
     a red fox in the snow, watercolour
 
-While it runs one status line shows status, seconds, images so far, the prediction id and
-the last log line; then the thumbnails and a caption (size, prediction id, time, folder)
-replace it. Interrupting the kernel cancels the prediction on the service. -n above 1
-implies --sequential auto (say --sequential disabled to keep one image).
+One status line shows status, seconds, images so far, the prediction id and the last log line;
+then the thumbnails and a caption (size, id, time, folder) replace it. Interrupting the kernel
+cancels the prediction on the service. -n above 1 implies --sequential auto (say --sequential
+disabled to keep one image).
 """
 
 
-# IPython's magic decorators are untyped; these typed doors keep each magic's signature.
-def cell_magic(name: str) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic).cell_magic(name))
-
-
-def line_magic(name: str) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic).line_magic(name))
+def typed(decorator: Any) -> Callable[[F], F]:
+    """``@typed(cell_magic("x"))``: IPython's magic decorators type as Never; this keeps each magic's signature."""
+    return cast("Callable[[F], F]", decorator)
 
 
 def cell_parser() -> MagicArgumentParser:

@@ -469,6 +469,22 @@ def test_no_wait_returns_at_once_and_fills_the_same_output(shell: InteractiveShe
     assert backend.prediction(later.id)["status"] == "succeeded"
 
 
+def test_a_no_wait_comparison_fills_its_grid_in_place(shell: InteractiveShell, magics: SeedreamMagics,
+                                                      fresh: DemoServer) -> None:
+    with capture_output() as captured:
+        result = shell.run_cell("%%seedream --no-wait -s 1K -o grid --compare aspect_ratio=1:1,16:9\na lighthouse")
+        assert result.error_in_exec is None and "grid" not in shell.user_ns
+        shell.run_line_magic("seedream", "wait --timeout 20")
+    outputs = list(captured.outputs)
+    assert {o.transient.get("display_id") for o in outputs} == {outputs[0].transient["display_id"]}
+    assert "compare: 0/2 done" in outputs[0].data["text/plain"]
+    grid = shell.user_ns["grid"]
+    assert isinstance(grid, Comparison) and len(grid.results) == 2 and grid is shell.user_ns["_seedream"]
+    final = outputs[-1].data["text/html"]
+    assert 'class="seedream-compare"' in final and final.count("<img") == 2
+    assert fresh.stats.creates == 2
+
+
 def test_a_failing_no_wait_run_shows_its_error_in_place(shell: InteractiveShell, magics: SeedreamMagics,
                                                          fresh: DemoServer) -> None:
     with capture_output() as captured:
@@ -569,6 +585,28 @@ def test_interrupt_cancels_on_the_service_and_says_so(shell: InteractiveShell, m
     assert "fox" not in shell.user_ns
 
 
+def test_interrupting_a_comparison_cancels_every_cell(shell: InteractiveShell, magics: SeedreamMagics,
+                                                     fresh: DemoServer) -> None:
+    def interrupt_once_created() -> None:
+        deadline = time.monotonic() + 10
+        while fresh.stats.creates < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        _thread.interrupt_main()
+
+    helper = threading.Thread(target=interrupt_once_created)
+    helper.start()
+    cell = run(shell, "%%seedream -s 1K -o grid --compare aspect_ratio=1:1,16:9\n[demo:slow=5] a slow lighthouse")
+    helper.join()
+    assert isinstance(cell.error, KeyboardInterrupt)
+    assert fresh.stats.cancels == 2
+    assert all(fresh.prediction(i)["status"] == "canceled" for i in fresh.stats.prediction_ids)
+    assert "compare canceled" in cell.final()[-1]["text/plain"]
+    assert cell.text.strip().splitlines() == [
+        "KeyboardInterrupt: canceled on the service (the stop button also stops Run All)"]
+    assert "grid" not in shell.user_ns
+
+
 # -- %seedream config | history | open ------------------------------------------------------------------------
 
 
@@ -648,3 +686,20 @@ def test_clients_are_reused_per_settings(shell: InteractiveShell, magics: Seedre
     assert magics.client(base_url=demo.base_url) is not magics.client()
     assert magics.client(model="someone/else") is not magics.client()
     assert magics.client(base_url=demo.base_url).settings.base_url == demo.base_url
+
+
+def test_the_magic_is_a_thin_front_door() -> None:
+    """It imports neither the engine nor the protocol nor the image code, and starts no threads (issue 14)."""
+    import ast
+
+    from seedream_widgets import _magic_args, magics
+
+    for module in (magics, _magic_args):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level
+                    for alias in node.names} | {node.module for node in ast.walk(tree)
+                                                if isinstance(node, ast.ImportFrom) and node.level}
+        assert imported.isdisjoint({"engine", "protocol", "images"}), imported
+        for word in ("Thread(", "Executor", "asyncio", "open(", "write_text", "write_bytes", "glob("):
+            assert word not in source, word
