@@ -1,125 +1,68 @@
-"""The magics' command lines: ``%%seedream`` options from the field table, ``--compare`` axes, ``%seedream`` commands.
+"""The magics' command lines: ``%%seedream``'s options (the model's fields) and ``%seedream``'s commands.
 
-Every model field with a ``flag`` in `seedream_widgets.schema.FIELDS` becomes an option
-(its short flag, help, allowed values and default come from the same row; a bool's flag
-flips the service's default: ``--no-enhance``). Values are not checked here beyond their
-syntax: the engine's `SeedreamInput` validates them and names every bad field at once.
+The fields' options are `seedream_widgets.options`' (the command line's words); the engine's schema validates.
 """
 
 from __future__ import annotations
 
 import difflib
 import keyword
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from IPython.core import magic as _magic
-from IPython.core import magic_arguments as _magic_arguments
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from .options import option_arguments
-from .schema import FIELDS, FieldSpec
+from .config import DEFAULT_BASE_URL, DEFAULT_MODEL
+from .options import add_field_options
 
-__all__ = ["LINE_PARSER", "argument", "argument_group", "axis_value", "cell_magic", "check_identifier",
-           "field_for_axis", "field_option", "field_options", "line_magic", "magic_arguments", "parse_axes"]
+__all__ = ["CELL_PARSER", "LINE_PARSER", "check_identifier", "parse", "typed"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# IPython's magic_arguments and magic decorators are untyped; these typed doors keep each magic's signature.
+IMAGE_HELP = ("A file path, an http(s) URL, a data: URI, or the name of a variable holding a PIL image, bytes, "
+              "a path, a previous Result (its first image) or a list of those.")
+CELL_DOC = """Generate (or edit) images with Seedream: the cell's body is the prompt, the options are the fields.
+
+    %%seedream --size 2K --aspect-ratio 4:3 -n 2 -o fox
+    a red fox in the snow, watercolour
+
+One status line shows status, seconds, images so far, the prediction id and the last log line;
+then the thumbnails and a caption (size, id, time, folder) replace it. Interrupting the kernel
+cancels the prediction on the service. -n above 1 implies --sequential auto (say --sequential
+disabled to keep one image).
+"""
 
 
-def argument(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic_arguments).argument(*args, **kwargs))
+def typed(decorator: Any) -> Callable[[F], F]:
+    """``@typed(cell_magic("x"))``: IPython's magic decorators type as Never; this keeps each magic's signature."""
+    return cast("Callable[[F], F]", decorator)
 
 
-def argument_group(*args: Any, **kwargs: Any) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic_arguments).argument_group(*args, **kwargs))
-
-
-def magic_arguments(name: str | None = None) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic_arguments).magic_arguments(name))
-
-
-def cell_magic(name: str) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic).cell_magic(name))
-
-
-def line_magic(name: str) -> Callable[[F], F]:
-    return cast("Callable[[F], F]", cast(Any, _magic).line_magic(name))
-
-
-# -- %%seedream ------------------------------------------------------------------------------
-
-
-def field_option(spec: FieldSpec) -> Callable[[F], F]:
-    """The ``argument(...)`` decorator of one model field: the same flags, choices and help as the CLI's."""
-    names, kwargs = option_arguments(
-        spec, image_help="A file path, an http(s) URL, a data: URI, or the name of a variable holding a PIL "
-                         "image, bytes, a path, a previous Result (its first image) or a list of those.")
-    return argument(*names, **kwargs)
-
-
-def field_options(func: F) -> F:
-    """Add every model field with a flag to a magic, in schema order, in their own help group."""
-    specs = [spec for spec in FIELDS if spec.flag]
-    for spec in reversed(specs):  # decorators applied later show earlier in the help
-        func = field_option(spec)(func)
-    return argument_group("model fields (the bytedance/seedream-4 schema; unset fields keep the service's defaults)")(
-        func)
-
-
-def field_for_axis(name: str) -> FieldSpec | None:
-    """A field by its schema name or its option spelling (``aspect_ratio``, ``aspect-ratio``, ``--max-images``)."""
-    wanted = name.strip().lstrip("-").replace("-", "_")
-    for spec in FIELDS:
-        aliases = {spec.name, spec.flag.lstrip("-").replace("-", "_") if spec.kind != "bool" else spec.name}
-        if wanted in aliases:
-            return spec
-    return None
-
-
-def axis_value(spec: FieldSpec, text: str) -> Any:
-    """A ``--compare`` value in the field's type when it reads as one; anything else is left for the schema to judge."""
-    text = text.strip()
-    if spec.kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            return text
-    if spec.kind == "bool":
-        return {"true": True, "yes": True, "1": True, "on": True,
-                "false": False, "no": False, "0": False, "off": False}.get(text.lower(), text)
-    return text
-
-
-def parse_axes(items: Sequence[str], fixed: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """``["size=1K,2K", "aspect_ratio=1:1,16:9"]`` -> ``{"size": ["1K", "2K"], ...}``; UsageError when malformed."""
-    axes: dict[str, list[Any]] = {}
-    for item in items:
-        name, sep, values = item.partition("=")
-        if not sep or not name or not values.strip(","):
-            raise UsageError(f"--compare {item!r}: expected FIELD=VALUE,VALUE (e.g. --compare size=1K,2K)")
-        spec = field_for_axis(name)
-        varying = [s.name for s in FIELDS if s.kind not in ("uris", "str")]
-        if spec is None:
-            close = difflib.get_close_matches(name.replace("-", "_"), varying, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise UsageError(f"--compare: {name!r} is not a model field{hint} (fields: {', '.join(varying)})")
-        if spec.name not in varying:
-            raise UsageError(f"--compare cannot vary {spec.name}; vary one of: {', '.join(varying)}")
-        if spec.name in axes:
-            raise UsageError(f"--compare names {spec.name} twice; give all its values once: {spec.name}=A,B,C")
-        if spec.name in fixed:
-            raise UsageError(f"{spec.name} is both an option and a --compare axis; drop one of them")
-        axes[spec.name] = [axis_value(spec, v) for v in values.split(",") if v.strip()]
-    return axes
-
-
-def check_identifier(name: str | None, option: str) -> str | None:
-    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
-        raise UsageError(f"{option} {name!r}: not a valid Python variable name")
-    return name
+def cell_parser() -> MagicArgumentParser:
+    """``%%seedream [options]``: every model field (schema order), then the run options."""
+    parser: MagicArgumentParser = cast(Any, MagicArgumentParser)(prog="%seedream", description=CELL_DOC)
+    add_field_options(parser, image_help=IMAGE_HELP)
+    run = parser.add_argument_group("run options")
+    run.add_argument("-o", "--out", metavar="VAR",
+                     help="Store the Result (or Comparison) in VAR too; the last one is always in _seedream.")
+    run.add_argument("--no-wait", action="store_true",
+                     help="Return at once; the output fills in place when done (and -o VAR / _seedream are set then).")
+    run.add_argument("--dry-run", action="store_true",
+                     help="Show the request (payload JSON, curl and Python) with the token masked; send nothing.")
+    run.add_argument("--compare", nargs="+", metavar="FIELD=A,B",
+                     help="A grid across settings, e.g. --compare size=1K,2K aspect_ratio=1:1,16:9 (every "
+                          "combination).")
+    run.add_argument("--format", action="store_true",
+                     help="Fill {name} placeholders in the prompt from the notebook's variables (without it braces "
+                          "are literal).")
+    run.add_argument("--model", metavar="OWNER/NAME",
+                     help=f"Model (or owner/name:version); default {DEFAULT_MODEL} or SEEDREAM_MODEL.")
+    run.add_argument("--base-url", metavar="URL", help=f"API root, e.g. {DEFAULT_BASE_URL}; default SEEDREAM_BASE_URL, "
+                                                       "or the local demo backend when no token is set.")
+    run.add_argument("--timeout", type=float, metavar="SECONDS", help="Deadline for the run (default 600).")
+    run.add_argument("--debug", action="store_true", help="Show full tracebacks instead of short messages.")
+    return parser
 
 
 def line_parser() -> MagicArgumentParser:
@@ -138,7 +81,7 @@ def line_parser() -> MagicArgumentParser:
     history = commands.add_parser("history", help="recent stored runs, newest first")
     history.add_argument("count", nargs="?", type=int, default=10, metavar="N", help="how many (default 10)")
     open_ = commands.add_parser("open", help="show a stored run again (finishes it first if it was interrupted)")
-    open_.add_argument("id", metavar="ID", help="the prediction id (see %%seedream history)")
+    open_.add_argument("id", metavar="ID", help="the prediction id, or its start (see %%seedream history)")
     open_.add_argument("-o", "--out", metavar="VAR", help="also store the Result in VAR")
     open_.add_argument("--timeout", type=float, metavar="SECONDS", help="deadline if it must still finish")
     open_.add_argument("--debug", action="store_true", help="show the traceback of an error")
@@ -150,4 +93,36 @@ def line_parser() -> MagicArgumentParser:
     return parser
 
 
+CELL_PARSER = cell_parser()
 LINE_PARSER = line_parser()
+
+
+def parse(parser: MagicArgumentParser, line: str, name: str) -> Any:
+    """The parsed options; a malformed line is one `UsageError` naming the magic (and the closest real option)."""
+    try:
+        return cast(Any, parser).parse_argstring(line)
+    except UsageError as exc:
+        text = str(exc)
+        if "unrecognized arguments" in text and parser is CELL_PARSER:
+            text += _did_you_mean(text, parser) + " (options only on the %%seedream line; the prompt is the cell's "\
+                                                  "body)"
+        raise UsageError(f"{name}: {text}; see {name}?") from None
+    except ValueError as exc:  # unbalanced quotes
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def check_identifier(name: str | None, option: str) -> str | None:
+    if name is not None and (not name.isidentifier() or keyword.iskeyword(name)):
+        raise UsageError(f"{option} {name!r}: not a valid Python variable name")
+    return name
+
+
+def _did_you_mean(text: str, parser: MagicArgumentParser) -> str:
+    """The closest real option for each unknown long one in argparse's message, else the known ones."""
+    known = sorted({s for action in parser._actions for s in action.option_strings if s.startswith("--")})
+    unknown = [word.split("=", 1)[0] for word in text.partition(":")[2].split() if word.startswith("--")]
+    hints = []
+    for flag in unknown:
+        close = difflib.get_close_matches(flag.replace("_", "-"), known, n=1, cutoff=0.6)
+        hints.append(f"{flag}: did you mean {close[0]}?" if close else f"{flag}: known options are {', '.join(known)}")
+    return f"; {'; '.join(hints)}" if hints else ""

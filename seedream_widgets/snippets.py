@@ -14,7 +14,7 @@ from typing import Any
 from . import protocol
 from .config import DEMO_TOKEN, ENV_TOKEN, Settings, mask
 
-__all__ = ["create_url", "curl_command", "httpx_code", "token_reference"]
+__all__ = ["create_body", "create_url", "curl_command", "httpx_code", "token_reference"]
 
 
 def create_url(settings: Settings) -> str:
@@ -59,3 +59,11 @@ def httpx_code(settings: Settings, bodies: Sequence[Mapping[str, Any]], *,
     return (f"{imports}\n\nbodies = {listing}\nfor body in bodies:\n"
             f"    response = httpx.post(\n        {create_url(settings)!r},\n        headers={headers},\n"
             f"        json=body,\n        timeout={round(wait) + 30},\n    )\n    print(response.json())")
+
+
+# -- for the magic's --dry-run (front doors do not import `protocol`) --------------------------------------
+
+
+def create_body(settings: Settings, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The create request's JSON for ``payload``: ``{"input": ...}``, plus ``version`` when the model pins one."""
+    return protocol.create_body(settings.model, payload)

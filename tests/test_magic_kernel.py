@@ -121,7 +121,7 @@ def test_no_wait_fills_its_output_later_through_the_display_id(kernel: BlockingK
             filled = message
     assert filled is not None, "the --no-wait output was never filled in place"
     assert filled["parent_header"].get("msg_id") == msg_id  # it stays with the cell that started it
-    # Let the painter thread finish first: IPython flushes stdout before every display update, so a
+    # Let the notifier thread finish first: IPython flushes stdout before every display update, so a
     # print racing a background update can be sent under the older cell's header (ipykernel behaviour).
     reply, _ = execute(kernel, "%seedream wait")
     assert reply["content"]["status"] == "ok"

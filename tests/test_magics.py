@@ -38,6 +38,7 @@ from seedream_widgets.errors import (
 )
 from seedream_widgets.images import to_image_uri
 from seedream_widgets.magics import SeedreamMagics
+from seedream_widgets.options import option_names
 from seedream_widgets.result import Comparison, Result
 
 SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
@@ -138,11 +139,8 @@ def test_help_lists_every_field_and_run_option(shell: InteractiveShell, magics: 
     doc = shell.find_cell_magic("seedream").__doc__
     assert doc is not None and "%%seedream" in doc
     for spec in FIELDS:
-        if not spec.flag:
-            continue
-        assert spec.flag in doc
-        if spec.short:
-            assert f"{spec.short} " in doc
+        for option in option_names(spec):
+            assert f"{option} " in doc
         for choice in spec.choices:
             assert choice in doc
     for option in ("-o VAR", "--out", "--no-wait", "--dry-run", "--compare", "--format", "--model", "--base-url",
@@ -185,7 +183,7 @@ def test_implied_sequential_and_ignored_fields_are_notes_not_warnings(shell: Int
     assert "implies --sequential auto" in cell.html()
     cell = run(shell, f"%%seedream -s 1K --width 1024\n{PROMPT}")  # valid, ignored: a note, not a warning
     assert cell.error is None
-    assert "width/height are ignored" in cell.html()
+    assert "--width/--height are ignored" in cell.html()  # in option words
 
 
 def test_image_inputs_from_paths_variables_and_results(shell: InteractiveShell, magics: SeedreamMagics,
@@ -276,6 +274,38 @@ def test_compare_grid(shell: InteractiveShell, magics: SeedreamMagics, fresh: De
     assert received == expected
 
 
+@pytest.mark.parametrize("line", ["-s 1K", "-s 1K -n 3"], ids=["single image", "a set"])
+def test_status_shows_processing_id_and_log_line_within_1_5_s_on_a_slow_backend(
+        shell: InteractiveShell, magics: SeedreamMagics, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        line: str) -> None:
+    """The issue's live progress: a backend that takes 6 s, the status line knows what it does after about 1 s."""
+    with DemoServer(base_seconds=6, per_image_seconds=0.1) as slow:
+        monkeypatch.setenv("SEEDREAM_BASE_URL", slow.base_url)
+        monkeypatch.setenv("SEEDREAM_OUTPUT_DIR", str(tmp_path / "outputs"))
+        published: list[tuple[float, dict[str, Any]]] = []
+        with capture_output() as captured:
+            publisher = shell.display_pub
+            original = publisher.publish
+
+            def publish(data: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+                published.append((time.monotonic(), data))
+                original(data, *args, **kwargs)
+
+            monkeypatch.setattr(publisher, "publish", publish)
+            result = shell.run_cell(f"%%seedream {line}\na slow fox")
+        assert result.error_in_exec is None, captured.stdout
+        run = shell.user_ns["_seedream"]
+        assert slow.prediction(run.id)["status"] == "succeeded" and slow.stats.creates == 1
+    published = [(when, data) for when, data in published if not data["text/plain"].startswith("note: ")]
+    submitted, first = published[0]
+    assert "submitting" in first["text/plain"]
+    knowing = [when - submitted for when, data in published
+               if all(word in data.get("text/plain", "") for word in ("processing", run.id, "Generating "))]
+    assert knowing, [data.get("text/plain") for _, data in published]
+    assert knowing[0] < 1.5, f"processing, id and log line shown {knowing[0]:.2f} s after submitting"
+    assert all(word in published[-1][1]["text/html"] for word in ('class="seedream-result"', run.id))
+
+
 # -- errors -------------------------------------------------------------------------------------------
 
 
@@ -285,8 +315,8 @@ def test_compare_grid(shell: InteractiveShell, magics: SeedreamMagics, fresh: De
     ("-n", ["-n"]),
     ("-o 1abc", ["1abc", "variable name"]),
     ("--timeout -1", ["--timeout"]),
-    ("--compare nosuch=1,2", ["nosuch", "fields:"]),
-    ("--compare size", ["FIELD=VALUE"]),
+    ("--compare nosuch=1,2", ["nosuch", "axes:"]),
+    ("--compare size", ["NAME=VALUE"]),
     ("--compare image=a.png,b.png", ["cannot vary image_input"]),
     ("--size 1K --compare size=1K,2K", ["both an option and a --compare axis"]),
     ("--compare aspect_ratio=1:1 aspect-ratio=16:9", ["twice"]),
@@ -311,7 +341,8 @@ def test_invalid_fields_name_each_field_and_what_is_allowed(shell: InteractiveSh
     assert isinstance(cell.error, ValidationError)
     assert set(cell.error.fields) == {"size", "max_images", "aspect_ratio"}
     shown = cell.html() if mode == "html" else cell.text
-    for words in ("size", "1K, 2K, 4K, custom", "max_images", "at most 15", "aspect_ratio", "5:4", "16:9"):
+    for words in ("-s/--size: ", "1K, 2K, 4K, custom", "-n/--max-images: ", "at most 15", "-a/--aspect-ratio: ",
+                  "5:4", "16:9"):  # named as the options that set them
         assert words in shown
     assert "Traceback" not in cell.text and "magics.py" not in cell.text
     if mode == "html":
@@ -438,6 +469,22 @@ def test_no_wait_returns_at_once_and_fills_the_same_output(shell: InteractiveShe
     assert backend.prediction(later.id)["status"] == "succeeded"
 
 
+def test_a_no_wait_comparison_fills_its_grid_in_place(shell: InteractiveShell, magics: SeedreamMagics,
+                                                      fresh: DemoServer) -> None:
+    with capture_output() as captured:
+        result = shell.run_cell("%%seedream --no-wait -s 1K -o grid --compare aspect_ratio=1:1,16:9\na lighthouse")
+        assert result.error_in_exec is None and "grid" not in shell.user_ns
+        shell.run_line_magic("seedream", "wait --timeout 20")
+    outputs = list(captured.outputs)
+    assert {o.transient.get("display_id") for o in outputs} == {outputs[0].transient["display_id"]}
+    assert "compare: 0/2 done" in outputs[0].data["text/plain"]
+    grid = shell.user_ns["grid"]
+    assert isinstance(grid, Comparison) and len(grid.results) == 2 and grid is shell.user_ns["_seedream"]
+    final = outputs[-1].data["text/html"]
+    assert 'class="seedream-compare"' in final and final.count("<img") == 2
+    assert fresh.stats.creates == 2
+
+
 def test_a_failing_no_wait_run_shows_its_error_in_place(shell: InteractiveShell, magics: SeedreamMagics,
                                                          fresh: DemoServer) -> None:
     with capture_output() as captured:
@@ -538,6 +585,28 @@ def test_interrupt_cancels_on_the_service_and_says_so(shell: InteractiveShell, m
     assert "fox" not in shell.user_ns
 
 
+def test_interrupting_a_comparison_cancels_every_cell(shell: InteractiveShell, magics: SeedreamMagics,
+                                                     fresh: DemoServer) -> None:
+    def interrupt_once_created() -> None:
+        deadline = time.monotonic() + 10
+        while fresh.stats.creates < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        _thread.interrupt_main()
+
+    helper = threading.Thread(target=interrupt_once_created)
+    helper.start()
+    cell = run(shell, "%%seedream -s 1K -o grid --compare aspect_ratio=1:1,16:9\n[demo:slow=5] a slow lighthouse")
+    helper.join()
+    assert isinstance(cell.error, KeyboardInterrupt)
+    assert fresh.stats.cancels == 2
+    assert all(fresh.prediction(i)["status"] == "canceled" for i in fresh.stats.prediction_ids)
+    assert "compare canceled" in cell.final()[-1]["text/plain"]
+    assert cell.text.strip().splitlines() == [
+        "KeyboardInterrupt: canceled on the service (the stop button also stops Run All)"]
+    assert "grid" not in shell.user_ns
+
+
 # -- %seedream config | history | open ------------------------------------------------------------------------
 
 
@@ -578,6 +647,9 @@ def test_history_lists_runs_and_open_shows_one_from_disk(shell: InteractiveShell
     assert again is shell.user_ns["_seedream"]
     assert "<img" in cell.html() and first.id in cell.html()
     assert fresh.stats.total_requests == requests  # from disk: no request at all
+    cell = run(shell, f"%seedream open {second.id[:6]}")  # the start of an id is enough
+    assert cell.error is None and shell.user_ns["_seedream"].id == second.id and second.id in cell.html()
+    assert fresh.stats.total_requests == requests
     history = run(shell, "%seedream history 1").html()
     assert second.id in history and first.id not in history and "<img" in history
 
@@ -614,3 +686,20 @@ def test_clients_are_reused_per_settings(shell: InteractiveShell, magics: Seedre
     assert magics.client(base_url=demo.base_url) is not magics.client()
     assert magics.client(model="someone/else") is not magics.client()
     assert magics.client(base_url=demo.base_url).settings.base_url == demo.base_url
+
+
+def test_the_magic_is_a_thin_front_door() -> None:
+    """It imports neither the engine nor the protocol nor the image code, and starts no threads (issue 14)."""
+    import ast
+
+    from seedream_widgets import _magic_args, magics
+
+    for module in (magics, _magic_args):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        tree = ast.parse(source)
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level
+                    for alias in node.names} | {node.module for node in ast.walk(tree)
+                                                if isinstance(node, ast.ImportFrom) and node.level}
+        assert imported.isdisjoint({"engine", "protocol", "images"}), imported
+        for word in ("Thread(", "Executor", "asyncio", "open(", "write_text", "write_bytes", "glob("):
+            assert word not in source, word

@@ -242,7 +242,8 @@ def test_data_uri_at_the_cap_is_accepted(client: Seedream, server: DemoServer) -
 # -- the magic's options ---------------------------------------------------------------------------------
 
 
-# (id, the %%seedream line, the cell body, the exception class, words the message must contain)
+# (id, the %%seedream line, the cell body, the exception class, words the message must contain: fields are
+# named as the options that set them, -n/--max-images)
 MAGIC_CASES: list[tuple[str, str, str, type[BaseException], tuple[str, ...]]] = [
     ("underscore spelling", "--aspect_ratio 4:3", "a fox", UsageError, ("--aspect_ratio", "--aspect-ratio")),
     ("plural spelling", "--sizes 1K", "a fox", UsageError, ("--sizes", "--size")),
@@ -252,24 +253,24 @@ MAGIC_CASES: list[tuple[str, str, str, type[BaseException], tuple[str, ...]]] = 
     ("long flip", "--no-enhance-prompt", "a fox", UsageError, ("--no-enhance-prompt", "--no-enhance")),
     ("ambiguous prefix", "--n 2", "a fox", UsageError, ("--n", "--no-enhance", "--no-wait")),
     ("size value", "--size 3K", "a fox", ValidationError, ("size", "'3K'", SIZES)),
-    ("aspect value", "-a 5:4", "a fox", ValidationError, ("aspect_ratio", "'5:4'", RATIOS)),
+    ("aspect value", "-a 5:4", "a fox", ValidationError, ("-a/--aspect-ratio", "'5:4'", RATIOS)),
     ("width NaN", "--size custom --width nan", "a fox", ValidationError, ("width", "'nan'", "1024 to 4096")),
     ("width float", "--size custom --width 1.5", "a fox", ValidationError, ("width", "'1.5'", "1024 to 4096")),
     ("width out of range", "--size custom --width 100", "a fox", ValidationError, ("width", "at least 1024")),
-    ("max images negative", "-n -3", "a fox", ValidationError, ("max_images", "at least 1", MAX_IMAGES)),
-    ("max images word", "-n many", "a fox", ValidationError, ("max_images", "whole number", "'many'", "1 to 15")),
-    ("sequential value", "--sequential on", "a fox", ValidationError, ("sequential_image_generation", "auto")),
-    ("file: image", "--image file:///etc/passwd", "a fox", ValidationError, ("image_input", "'file:'")),
-    ("javascript: image", "--image javascript:alert(1)", "a fox", ValidationError, ("image_input", "'javascript:'")),
-    ("ftp: image", "--image ftp://example.com/a.png", "a fox", ValidationError, ("image_input", "'ftp:'")),
-    ("11 images", " ".join(f"--image {u}" for u in ELEVEN), "a fox", ValidationError, ("image_input", "at most 10")),
+    ("max images negative", "-n -3", "a fox", ValidationError, ("-n/--max-images", "at least 1", MAX_IMAGES)),
+    ("max images word", "-n many", "a fox", ValidationError, ("-n/--max-images", "whole number", "'many'", "1 to 15")),
+    ("sequential value", "--sequential on", "a fox", ValidationError, ("--sequential", "auto")),
+    ("file: image", "--image file:///etc/passwd", "a fox", ValidationError, ("-i/--image", "'file:'")),
+    ("javascript: image", "--image javascript:alert(1)", "a fox", ValidationError, ("-i/--image", "'javascript:'")),
+    ("ftp: image", "--image ftp://example.com/a.png", "a fox", ValidationError, ("-i/--image", "'ftp:'")),
+    ("11 images", " ".join(f"--image {u}" for u in ELEVEN), "a fox", ValidationError, ("-i/--image", "at most 10")),
     ("images + n over 15", " ".join(f"--image {u}" for u in TEN) + " -n 6", "a fox", ValidationError,
-     ("max_images", "at most 5 with 10 input images")),
+     ("-n/--max-images", "at most 5 with 10 input images")),
     ("empty body", "--size 1K", "", UsageError, ("cell body is empty",)),  # IPython's own refusal
     ("whitespace body", "--size 1K", "  \n\t\n ", ValidationError, ("prompt", "must not be empty")),
     ("timeout negative", "--timeout -1", "a fox", UsageError, ("--timeout", "positive")),
     ("timeout NaN", "--timeout nan", "a fox", UsageError, ("--timeout", "positive", "nan")),
-    ("compare unknown field", "--compare seed=1,2", "a fox", UsageError, ("seed", "fields:")),
+    ("compare unknown field", "--compare seed=1,2", "a fox", UsageError, ("seed", "axes:")),
     ("compare bad value", "--compare size=1K,5K", "a fox", ValidationError, ("size", "'5K'", SIZES)),
 ]
 
