@@ -1047,8 +1047,8 @@ class Seedream:
 
     @property
     def schema(self) -> ModelSchema:
-        """The input schema of this client's model."""
-        return self._core.schema
+        """The input schema of this client's model (read from the service first when the model is new to it)."""
+        return self.load_schema(missing_only=True)
 
     def __repr__(self) -> str:
         return repr(self._core).replace("AsyncSeedream", "Seedream", 1)
@@ -1181,13 +1181,16 @@ class Seedream:
         return self._run(self._core.load_schema(model, refresh=refresh))  # type: ignore[no-any-return]
 
     def schema_for(self, model: str | None = None) -> ModelSchema:
-        return self._core.schema_for(model)
+        """The schema of ``model`` (default: the client's), read from the service first when it is new."""
+        return self.load_schema(model, missing_only=True)
 
     def image_uri(self, source: Any) -> str:
         return self._core.image_uri(source)
 
     def item_inputs(self, items: Iterable[Item], **fields: Any) -> list[SeedreamInput | SeedreamError]:
-        return self._core.item_inputs(items, **fields)
+        todo = list(items)
+        self._preload(fields.get("model") or self.settings.model, todo)
+        return self._core.item_inputs(todo, **fields)
 
     def match_stored(self, inputs: Sequence[SeedreamInput | SeedreamError]) -> dict[int, Result | str]:
         return self._core.match_stored(inputs)

@@ -339,9 +339,9 @@ class SeedreamMagics(Magics):
         surface = _Surface(rich)
         try:
             client = self.client(args.base_url, args.model)
+            schema = client.schema  # a model new to this client: its schema is read from the service here
         except SeedreamError as exc:
             self._stop(exc, surface, args.debug)
-        schema = client.schema
         try:
             axes = parse_axes(args.compare or [], fields, schema)
         except OptionError as exc:
