@@ -578,7 +578,8 @@ class Run(Handle[RunState, Result]):
         inp = await client.upload_inputs(inp, note)
         hold = client.wait
         if deadline is not None and hold > 0:
-            hold = max(1, min(hold, deadline - started))
+            # Prefer: wait counts whole seconds (at least 1): a deadline inside the first second is not held.
+            hold = min(hold, deadline - started) if deadline - started >= 1 else 0
         # The journal entry and the staging folder are written while the service holds the create open
         # (on_sent), not between its answer and the download: only the id is added after the answer.
         journal = client.gallery.pending({
@@ -647,6 +648,12 @@ class Run(Handle[RunState, Result]):
                     f"prediction {current.id} failed: {error}"
                     + (f"\nlast log lines:\n{scrub(tail, client.settings.token)}" if tail else "")
                     + "\nChange the prompt or settings and try again.", current)
+            if current.status in ("canceled", "aborted") and deadline is not None \
+                    and time.monotonic() >= deadline - 0.05 and not self._cancel_requested:
+                what = "aborted before it started" if current.status == "aborted" else "canceled"
+                raise DeadlineExceeded(
+                    f"prediction {current.id} was {what} by the service at the {self._deadline_seconds:g} s deadline "
+                    "(timeout=, sent as Cancel-After); nothing was saved. Raise timeout= for longer runs.", current)
             if current.status == "aborted":
                 raise PredictionCanceled(f"prediction {current.id} was aborted by the service before it started "
                                          "(its Cancel-After deadline passed); nothing was billed or saved", current)
@@ -760,7 +767,7 @@ class Run(Handle[RunState, Result]):
         client = self._client
         current = prediction
         outputs = list(prediction.output)
-        logs = prediction.logs
+        initial, streamed = prediction.logs, ""
         try:
             async for event in client.stream_events(url, with_token=with_token):
                 if event.event == "output":
@@ -769,7 +776,10 @@ class Run(Handle[RunState, Result]):
                         current = replace(current, status="processing", output=tuple(outputs))
                         seen(current, "output")
                 elif event.event == "logs":
-                    logs = f"{logs}{event.data}\n"
+                    streamed += f"{event.data}\n"
+                    if initial.startswith(streamed):
+                        continue  # the stream replays lines the create's answer already had
+                    logs = streamed if streamed.startswith(initial) else initial + streamed
                     current = replace(current, status="processing", logs=scrub(logs, client.settings.token))
                     seen(current, "logs")
                 elif event.event == "done":

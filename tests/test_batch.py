@@ -19,6 +19,7 @@ from seedream_widgets import (
     Result,
     Seedream,
     ValidationError,
+    WaitTimeout,
     output_pixels,
 )
 from seedream_widgets.demo import DemoServer
@@ -110,6 +111,25 @@ def test_cancel_cancels_every_running_item_and_the_queued_ones(client: Seedream,
     assert all(isinstance(o, PredictionCanceled) for o in outcomes)
     assert batch.state.counts == {"queued": 0, "running": 0, "succeeded": 0, "failed": 3}
     assert client.in_flight() == []
+
+
+def test_wait_timeout_leaves_the_batch_running(client: Seedream) -> None:
+    batch = client.start_many(["[demo:slow=1] an owl", "[demo:slow=1] a heron"], size="1K")
+    with pytest.raises(WaitTimeout):
+        batch.wait(timeout=0.3)
+    assert not batch.done()
+    outcomes = batch.wait(timeout=30)
+    assert all(isinstance(o, Result) for o in outcomes)
+
+
+def test_generate_many_prints_progress_lines_in_a_terminal(client: Seedream,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = client.generate_many(["an owl", "a heron"], size="1K")
+    assert all(isinstance(o, Result) for o in outcomes)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines and lines[-1].startswith("batch: 2/2 done")
+    client.generate_many(["an owl", "a heron"], size="1K", progress=False)
+    assert capsys.readouterr().out == ""
 
 
 # -- skipping stored runs -------------------------------------------------------------------------------------

@@ -74,6 +74,13 @@ def test_a_path_becomes_a_data_uri_of_its_exact_bytes(tmp_path: Path) -> None:
         assert decoded(to_image_uri(source)) == ("image/jpeg", JPEG)
 
 
+def test_a_relative_path_with_a_colon_is_a_file_not_a_scheme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("shot:1.png").write_bytes(PNG)
+    assert decoded(to_image_uri("shot:1.png")) == ("image/png", PNG)
+    assert "scheme 'shot:' is not allowed" in refused("shot:2.png"), "missing: read as a scheme, and refused"
+
+
 def test_bytes_and_bytearray_and_memoryview_become_data_uris() -> None:
     for source in (PNG, bytearray(PNG), memoryview(PNG)):
         assert decoded(to_image_uri(source)) == ("image/png", PNG)

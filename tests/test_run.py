@@ -139,6 +139,23 @@ def test_subscribe_delivers_on_the_notifier_thread_in_the_subscribers_context(cl
     assert len({id(s) for _, _, s in got}) == len(got), "each state once"
 
 
+def test_a_slow_subscriber_skips_states_but_never_the_last(client: Seedream) -> None:
+    got: list[RunState] = []
+
+    def slow(state: RunState) -> None:
+        got.append(state)
+        time.sleep(0.25)
+
+    run = client.start("[demo:slow=0.3] a fox", size="1K", sequential_image_generation="auto", max_images=3)
+    published = recorder(run)
+    run.subscribe(slow)
+    run.wait(timeout=30)
+    until(lambda: got and got[-1] is run.state, timeout=5)
+    assert len(got) < len(published), "intermediate states were skipped"
+    positions = [next(i for i, p in enumerate(published) if p is s) for s in got[1:]]
+    assert positions == sorted(positions), "never an older state after a newer one"
+
+
 def test_subscribe_direct_delivers_every_state_on_the_runs_loop(client: Seedream) -> None:
     got: list[tuple[str, RunState]] = []
     run = client.start("[demo:slow=0.5] a fox", size="1K", sequential_image_generation="auto", max_images=2)
@@ -323,7 +340,7 @@ def test_async_for_a_prompt_consumer_ends_with_the_final_state(client: Seedream)
 
     def slow_renderer(state: RunState) -> None:
         if state.done:
-            time.sleep(0.3)  # the run's loop is busy a moment longer before it finishes the handle
+            time.sleep(1.0)  # the run's loop is busy a moment longer before it finishes the handle
 
     async def follow() -> list[RunState]:
         states = []
@@ -334,7 +351,7 @@ def test_async_for_a_prompt_consumer_ends_with_the_final_state(client: Seedream)
         return states
 
     try:
-        states = asyncio.run(asyncio.wait_for(follow(), 5))
+        states = asyncio.run(asyncio.wait_for(follow(), 4))
     except asyncio.TimeoutError:
         raise AssertionError("async for never ended") from None
     assert states[-1] is run.state and states[-1].done
