@@ -1,21 +1,22 @@
-"""The ``seedream`` command: one argparse subcommand per front-door action.
+"""The ``seedream`` command: one argparse subcommand per front-door action, rendering the engine's runs on a terminal.
 
 >>> main(["generate", "a red fox in the snow", "--size", "1K", "-o", "out"])  # doctest: +SKIP
-DEMO · succeeded · 0.6 s · 1 image · Generated image 1 of 1
+DEMO · succeeded · 0.6 s · 1 image · jgphg58vscwhgj1j3nw69jk2t9 · Generated image 1 of 1
 /home/me/out/2026-11-24/jgphg58vscwhgj1j3nw69jk2t9/1.jpg
 
 Each subcommand is one ``_add_<name>`` function that registers its parser and
 sets ``handler`` to the function that runs it; adding a subcommand is adding
 one such pair and one line to `SUBCOMMANDS`. Like the other front doors the
-command is thin: options come from the field table (`seedream_widgets.options`),
-settings from `config.resolve_settings`, and every request, check and file
-write is the engine's. Exit codes are the `EXIT_*` constants.
+command is thin: options and messages in option words come from
+`seedream_widgets.options`, a generation is a `Run` (a batch a `Batch`) started
+through the client and waited for on the main thread, its states drawn with
+`display.status_text`, and stored runs are read through `Gallery`. It starts no
+thread and writes no file of its own. Exit codes are the `EXIT_*` constants.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import csv
 import difflib
@@ -23,44 +24,40 @@ import io
 import json
 import logging
 import os
-import queue
 import shutil
 import signal
 import sys
 import threading
-import time
 import traceback
-import warnings
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .display import shorten
-from .errors import (
-    APIError,
-    ConfigurationError,
-    DeadlineExceeded,
-    NetworkError,
-    OutputError,
-    PredictionCanceled,
-    PredictionError,
-    SeedreamError,
-    SeedreamWarning,
-    ValidationError,
+from .display import shorten, status_text
+from .errors import APIError, DeadlineExceeded, PredictionCanceled, PredictionError, SeedreamError, ValidationError
+from .options import (
+    add_field_options,
+    caveat_notes,
+    field_for,
+    field_values,
+    imply_sequential,
+    option_names,
+    parse_field_text,
+    problem_lines,
 )
-from .options import add_field_options, field_for, field_values, imply_sequential, option_label, parse_field_text
 from .schema import FIELDS
 
 if TYPE_CHECKING:
-    from .client import Seedream, Update
+    from .batch import BatchState
+    from .client import Seedream
     from .config import Settings
-    from .gallery import RunRecord
-    from .prediction import Prediction
+    from .gallery import Gallery
     from .result import Result
+    from .run import Run, RunState
     from .schema import SeedreamInput
 
 __all__ = [
@@ -91,13 +88,8 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT), after the running predictions were canceled on the service. SIGTERM and SIGHUP
 cancel the same way and exit with 143 and 129."""
 
-CANCEL_GRACE = 10.0
-"""Seconds to wait after an interrupt for the engine's cleanup (finding and canceling the prediction)."""
 TICK_SECONDS = 0.2
 """How often the live status line redraws on a terminal (its elapsed time moves between events)."""
-
-T = TypeVar("T")
-Events = queue.SimpleQueue[Callable[[], None]]
 
 ENVIRONMENT_HELP = """\
 environment (the same as the Python API; options win over them):
@@ -216,50 +208,31 @@ def _run_generate(args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt)
     if prompt == "-":
         prompt = sys.stdin.read().strip()
-    fields, notes = imply_sequential(field_values(args))
-    client = _client(args)
-    with client:
-        inp, warned = _validated(client, prompt, fields)
-        for note in [*notes, *warned]:
+    fields, implied = imply_sequential(field_values(args))
+    with _client(args) as client:
+        with caveat_notes() as caveats:
+            inp = client.build_input(prompt, **fields)
+        for note in [*implied, *caveats]:
             _note(args, f"note: {note}")
-        status = _Status(sys.stderr, mode=_status_mode(args), demo=client.settings.demo)
-        events: Events = queue.SimpleQueue()
-        try:
-            result = _wait(lambda: client.core.generate(inp, on_update=_relay(events, status.update),
-                                                        timeout=args.timeout),
-                           events, status.tick)
-        except KeyboardInterrupt:
-            status.close()
-            what = f"prediction {status.prediction.id}" if status.prediction else "the prediction"
-            raise _Stopped(f"canceled: {what} was canceled on the service; nothing was saved") from None
-        except SeedreamError:
-            status.close()
-            raise
-        status.close()
-        if args.json:
-            _print_json(_result_json(result), client.settings.token)
-        else:
-            _note(args, f"saved {result.caption()}")
-            for path in result.paths:
-                print(path, flush=True)
+        result = _follow(args, client.start(inp, timeout=args.timeout),
+                         lambda what: f"canceled: {what} was canceled on the service; nothing was saved")
+        _print_result(args, result, client.settings.token, "saved ")
     return EXIT_OK
 
 
-def _validated(client: Seedream, prompt: str, fields: Mapping[str, Any]) -> tuple[SeedreamInput, list[str]]:
-    """The engine's validated input, and its caveats (valid but ignored settings) as notes."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SeedreamWarning)
-        inp = client.build_input(prompt, **fields)
-    return inp, [str(w.message) for w in caught if issubclass(w.category, SeedreamWarning)]
-
-
-def _result_json(result: Result) -> dict[str, Any]:
-    data = result.prediction.to_json()
-    data["input"] = dict(result.input)  # as stored: data: URIs shortened to their hash
-    data.update(paths=[str(p) for p in result.paths], folder=str(result.folder), demo=result.demo,
-                base_url=result.base_url, elapsed=None if result.elapsed is None else round(result.elapsed, 3),
-                sizes=[list(size) for size in result.sizes])
-    return data
+def _print_result(args: argparse.Namespace, result: Result, token: str, caption: str) -> None:
+    """The saved paths on stdout (the caption on stderr), or the whole run as JSON."""
+    if args.json:
+        data = result.prediction.to_json()
+        data["input"] = dict(result.input)  # as stored: data: URIs shortened to their hash
+        data.update(paths=[str(p) for p in result.paths], folder=str(result.folder), demo=result.demo,
+                    base_url=result.base_url, elapsed=None if result.elapsed is None else round(result.elapsed, 3),
+                    sizes=[list(size) for size in result.sizes])
+        _print_json(data, token)
+        return
+    _note(args, f"{caption}{result.caption()}")
+    for path in result.paths:
+        print(path, flush=True)
 
 
 # -- batch -------------------------------------------------------------------------------------------------
@@ -330,14 +303,13 @@ class _Item:
     problem: str = ""
     """Why the item is invalid (empty when it is fine)."""
     input: SeedreamInput | None = None
-    key: str = ""
-    """The canonical JSON of the input as stored in sidecars: what makes two items "the same"."""
     notes: list[str] = field(default_factory=list)
     status: str = "pending"
     prediction_id: str = ""
     paths: list[Path] = field(default_factory=list)
     error: str = ""
     resume_id: str = ""
+    """A journaled prediction of a killed earlier run that this item resumes."""
 
     @property
     def label(self) -> str:
@@ -348,6 +320,16 @@ class _Item:
         value = (self.values or {}).get("prompt")
         return value if isinstance(value, str) else ""
 
+    def record(self, state: RunState) -> str:
+        """Take the outcome of the item's run from its final state; returns the progress text."""
+        self.status, self.prediction_id = _item_status(state, self.resume_id), state.id
+        if state.result is not None:
+            self.paths = list(state.result.paths)
+            return f"{self.status} · {state.id} · {len(self.paths)} image{_s(len(self.paths))}"
+        text = "interrupted (canceled on the service)" if self.status == "not done" else str(state.error or "")
+        self.error = text.splitlines()[0] if text else type(state.error).__name__
+        return f"{self.status}: {self.error}"
+
 
 _DONE_STATUSES = frozenset({"done", "done earlier", "resumed"})
 
@@ -355,13 +337,19 @@ _DONE_STATUSES = frozenset({"done", "done earlier", "resumed"})
 def _run_batch(args: argparse.Namespace) -> int:
     items, base = _read_batch(args.file)
     defaults = field_values(args)
-    client = _client(args)
-    with client:
+    with _client(args) as client:
         settings = client.settings
         for item in items:
             _prepare(item, client, defaults, base)
-        if not args.rerun:
-            _mark_done(items, client, settings)
+        valid = [item for item in items if item.input is not None]
+        inputs = [item.input for item in valid if item.input is not None]
+        # What start_many(skip_stored=True) will skip or resume, matched by the engine (nothing is sent).
+        for index, found in (client.match_stored(inputs) if not args.rerun else {}).items():
+            if isinstance(found, str):
+                valid[index].resume_id = found
+            else:
+                valid[index].status, valid[index].prediction_id = "done earlier", found.id
+                valid[index].paths = list(found.paths)
         for item in items:
             for note in item.notes:
                 _note(args, f"note: {item.label}: {note}")
@@ -378,22 +366,52 @@ def _run_batch(args: argparse.Namespace) -> int:
                 item.status = "would resume" if item.resume_id else "would run"
             _print_summary(items, args, settings.token)
             return EXIT_USAGE if invalid else EXIT_OK
-        interrupted: _Stopped | None = None
+        interrupted = False
         if todo:
+            batch = client.start_many(inputs, concurrency=args.concurrency, timeout=args.timeout,
+                                      skip_stored=not args.rerun, labels=[item.label for item in valid])
             try:
-                _run_items(client, todo, args)
+                batch.wait(on_state=_BatchLines(args, valid, len(todo)), every=TICK_SECONDS)
             except KeyboardInterrupt:
-                for item in todo:
-                    if item.status == "pending":
-                        item.status, item.error = "not done", "interrupted (canceled on the service)"
-                left = sum(1 for item in items if item.status not in _DONE_STATUSES)
-                interrupted = _Stopped(f"interrupted: running predictions were canceled on the service; {left} "
-                                       f"item{_s(left)} not done. Run the same command again to continue "
-                                       "(done items are skipped).")
+                batch.cancel()  # Batch.wait has canceled and waited; this covers an interrupt just outside it
+                interrupted = True
+            for item, run in zip(valid, batch.runs, strict=True):
+                if item.status == "pending":  # ended while interrupted (or still unwinding): no progress line
+                    item.record(run.state)
         _print_summary(items, args, settings.token)
-    if interrupted is not None:
-        raise interrupted
-    return EXIT_OK if all(item.status in _DONE_STATUSES for item in items) else EXIT_FAILED
+    left = sum(1 for item in items if item.status not in _DONE_STATUSES)
+    if interrupted:
+        raise _Stopped(f"interrupted: running predictions were canceled on the service; {left} item{_s(left)} "
+                       "not done. Run the same command again to continue (done items are skipped).")
+    return EXIT_FAILED if left else EXIT_OK
+
+
+def _item_status(state: RunState, resume_id: str) -> str:
+    """What the summary calls an item's run, from its last state."""
+    if state.phase == "succeeded":
+        return "done earlier" if state.note == "done earlier" else "resumed" if state.id == resume_id else "done"
+    if not state.done or (state.phase == "canceled" and state.error is None):
+        return "not done"  # canceled by our own interrupt (the command cancels nothing else), or still unwinding
+    if isinstance(state.error, ValidationError):
+        return "invalid"
+    if isinstance(state.error, PredictionCanceled):
+        return "canceled"
+    if isinstance(state.error, DeadlineExceeded):
+        return "timed out"
+    return "failed" if isinstance(state.error, PredictionError) else "error"
+
+
+class _BatchLines:
+    """A renderer of `BatchState`: one stderr line per item as it ends, ``[3/10] line 4 done · <id> · 1 image``."""
+
+    def __init__(self, args: argparse.Namespace, items: Sequence[_Item], total: int) -> None:
+        self.args, self.items, self.total, self.count = args, items, total, 0
+
+    def __call__(self, state: BatchState) -> None:
+        for item, run in zip(self.items, state.items, strict=True):
+            if item.status == "pending" and run.done and _item_status(run, item.resume_id) != "not done":
+                self.count += 1
+                _note(self.args, f"[{self.count}/{self.total}] {item.label} {item.record(run)}")
 
 
 def _read_batch(name: str) -> tuple[list[_Item], Path | None]:
@@ -456,7 +474,7 @@ def _read_csv(text: str, name: str) -> list[_Item]:
     for title in header:
         spec = field_for(title) if title.strip() else None
         if spec is None:
-            known = ["prompt", *(s.name for s in FIELDS if s.flag)]
+            known = ["prompt", *(s.name for s in FIELDS if option_names(s))]
             close = difflib.get_close_matches(title.strip().replace("-", "_"), known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise _UsageProblem(f"{name}: unknown column {title!r}{hint} (columns: {', '.join(known)})")
@@ -481,15 +499,12 @@ def _read_csv(text: str, name: str) -> list[_Item]:
 
 
 def _prepare(item: _Item, client: Seedream, defaults: Mapping[str, Any], base: Path | None) -> None:
-    """Validate one item with the engine (defaults under its own values) and compute its key."""
-    from .gallery import redact_input
-
+    """Validate one item with the engine (the command's defaults under its own values), noting caveats."""
     if item.values is None:
         item.status = "invalid"
         return
     values = {**defaults, **item.values}
-    prompt = values.pop("prompt", None)
-    if prompt is None:
+    if values.get("prompt") is None:
         item.status, item.problem = "invalid", "no prompt (add a \"prompt\" key or cell)"
         return
     images = values.get("image_input")
@@ -497,13 +512,13 @@ def _prepare(item: _Item, client: Seedream, defaults: Mapping[str, Any], base: P
         values["image_input"] = [_relative_to(base, image) for image in ([images] if isinstance(images, str)
                                                                           else images)]
     values, implied = imply_sequential(values)
-    try:
-        item.input, caveats = _validated(client, prompt, values)
-    except ValidationError as exc:
-        item.status, item.problem = "invalid", "; ".join(str(problem) for problem in exc.invalid_fields)
+    with caveat_notes() as caveats:
+        (outcome,) = client.item_inputs([values])
+    if isinstance(outcome, SeedreamError):
+        item.status = "invalid"
+        item.problem = "; ".join(problem_lines(outcome)) if isinstance(outcome, ValidationError) else str(outcome)
         return
-    item.notes = [*implied, *caveats] if implied or caveats else []
-    item.key = _canonical(redact_input(item.input.to_payload()))
+    item.input, item.notes = outcome, [*implied, *caveats]
 
 
 def _relative_to(base: Path, image: Any) -> Any:
@@ -512,127 +527,26 @@ def _relative_to(base: Path, image: Any) -> Any:
     return image if os.path.isabs(image) else str(base / image)
 
 
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _mark_done(items: Sequence[_Item], client: Seedream, settings: Settings) -> None:
-    """Mark items whose run is already stored as done, and find journaled runs to resume.
-
-    Stored runs are matched by input, model and mode and used once each, oldest
-    first, so N identical items need N stored runs. A journal entry (a prediction
-    created by a run that was killed before storing it) with the same input and
-    model is resumed instead of creating and paying again.
-    """
-    stored: dict[str, list[RunRecord]] = {}
-    for record in reversed(client.history(None)):  # oldest first
-        data = record.sidecar
-        if (bool(data.get("demo")) == settings.demo and data.get("model") in (None, "", settings.model)
-                and isinstance(data.get("input"), dict) and record.complete):
-            stored.setdefault(_canonical(data["input"]), []).append(record)
-    journaled: dict[str, list[str]] = {}
-    for entry in client.in_flight():
-        if entry.get("model") == settings.model and isinstance(entry.get("input"), dict) and entry.get("id"):
-            journaled.setdefault(_canonical(entry["input"]), []).append(str(entry["id"]))
-    for item in items:
-        if item.status != "pending":
-            continue
-        if stored.get(item.key):
-            record = stored[item.key].pop(0)
-            item.status, item.prediction_id, item.paths = "done earlier", record.id, record.paths
-        elif journaled.get(item.key):
-            item.resume_id = journaled[item.key].pop(0)
-
-
-def _run_items(client: Seedream, todo: list[_Item], args: argparse.Namespace) -> None:
-    """Run the items on the engine, at most ``--concurrency`` at once: resume journaled ones, generate the rest."""
-    events: Events = queue.SimpleQueue()
-    progress = _BatchProgress(len(todo), args)
-    core = client.core
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(args.concurrency)
-
-        async def one(item: _Item) -> None:
-            assert item.input is not None  # only valid items are run
-            outcome: Result | SeedreamError | None = None
-            how = "done"
-            async with gate:
-                if item.resume_id:
-                    try:
-                        outcome, how = await core.resume(item.resume_id, timeout=args.timeout), "resumed"
-                    except DeadlineExceeded as exc:  # still running: creating it again would pay twice
-                        outcome = exc
-                    except SeedreamError:
-                        outcome = None  # gone, failed or expired: make it afresh
-                if outcome is None:
-                    try:
-                        outcome = await core.generate(item.input, timeout=args.timeout)
-                    except SeedreamError as exc:  # one item's failure never stops the others
-                        outcome = exc
-            events.put(lambda: progress.record(item, outcome, how))
-
-        # return_exceptions=True is what makes Ctrl-C safe: a plain gather (as in `generate_many`) returns
-        # at the first cancelled item, and the process could exit before the other items' cleanup (their
-        # cancel requests) has run. This way it returns only once every item has unwound.
-        outcomes = await asyncio.gather(*(one(item) for item in todo), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-
-    _wait(run, events, None)
-
-
-class _BatchProgress:
-    """One stderr line per finished item: ``[3/10] line 4 done · <id> · 1 image``."""
-
-    def __init__(self, total: int, args: argparse.Namespace) -> None:
-        self.total, self.count, self.args = total, 0, args
-
-    def record(self, item: _Item, outcome: Result | SeedreamError, how: str) -> None:
-        from .result import Result
-
-        self.count += 1
-        if isinstance(outcome, Result):
-            item.status, item.prediction_id, item.paths = how, outcome.id, list(outcome.paths)
-            text = f"{how} · {outcome.id} · {len(outcome.paths)} image{_s(len(outcome.paths))}"
-        else:
-            item.status = _outcome_status(outcome)
-            prediction = getattr(outcome, "prediction", None)
-            item.prediction_id = prediction.id if prediction is not None else ""
-            item.error = str(outcome).splitlines()[0] if str(outcome) else type(outcome).__name__
-            text = f"{item.status}: {item.error}"
-        _note(self.args, f"[{self.count}/{self.total}] {item.label} {text}")
-
-
-def _outcome_status(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        return "invalid"
-    if isinstance(exc, PredictionCanceled):
-        return "canceled"
-    if isinstance(exc, DeadlineExceeded):
-        return "timed out"
-    if isinstance(exc, PredictionError):
-        return "failed"
-    return "error"
-
-
 def _print_summary(items: Sequence[_Item], args: argparse.Namespace, token: str) -> None:
     if args.json:
         _print_json([{"item": item.label, "line": item.line, "prompt": item.prompt, "status": item.status,
                       "id": item.prediction_id, "paths": [str(p) for p in item.paths],
                       "error": item.problem or item.error} for item in items], token)
         return
-    table = [("ITEM", "STATUS", "ID", "PATHS OR ERROR")]
-    table += [(f"{item.label} {shorten(item.prompt, 28)}".rstrip(), item.status, item.prediction_id or "-",
-               ", ".join(str(p) for p in item.paths) or item.problem or item.error or "-") for item in items]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
+    _print_table([("ITEM", "STATUS", "ID", "PATHS OR ERROR")] + [
+        (f"{item.label} {shorten(item.prompt, 28)}".rstrip(), item.status, item.prediction_id or "-",
+         ", ".join(str(p) for p in item.paths) or item.problem or item.error or "-") for item in items])
     counts: dict[str, int] = {}
     for item in items:
         counts[item.status] = counts.get(item.status, 0) + 1
     print(" · ".join(f"{n} {status}" for status, n in counts.items()), flush=True)
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns on stdout; the last one is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
 
 
 # -- history, show, config ---------------------------------------------------------------------------------
@@ -659,10 +573,8 @@ examples:
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from .gallery import Gallery
-
     settings = _settings(args)
-    gallery = Gallery(settings.output_dir)
+    gallery = _gallery(settings)
     records = gallery.history(args.count if args.count > 0 else None)
     in_flight = gallery.in_flight()
     if args.json:
@@ -674,18 +586,11 @@ def _run_history(args: argparse.Namespace) -> int:
         print(f"No runs stored in {settings.output_dir.absolute()} yet. Make one with: "
               'seedream generate "a red fox in the snow"')
         return EXIT_OK
-    table = [("SAVED", "ID", "IMAGES", "SIZE", "PROMPT")]
-    for record in records:
-        data = record.sidecar
-        images = data.get("images") or []
-        size = f"{images[0].get('width')}x{images[0].get('height')}" if images else "-"
-        count = f"{len(record.paths)}" + ("" if record.complete else " (missing)")
-        prompt = ("[DEMO] " if data.get("demo") else "") + shorten(record.prompt, 60)
-        table.append((_local_time(str(data.get("saved_at") or record.created_at)), record.id, count, size, prompt))
     if records:
-        widths = [max(len(row[i]) for row in table) for i in range(4)]
-        for row in table:
-            print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+        _print_table([("SAVED", "ID", "IMAGES", "SIZE", "PROMPT")] + [
+            (_local_time(r.saved_at), r.id, f"{len(r.paths)}" + ("" if r.complete else " (missing)"),
+             "x".join(map(str, r.sizes[0])) if r.sizes else "-", ("[DEMO] " if r.demo else "") + shorten(r.prompt, 60))
+            for r in records])
     if in_flight:
         print(f"\nstarted but not stored ({len(in_flight)}; `seedream show ID` waits for one and saves it):")
         for entry in in_flight:
@@ -717,51 +622,34 @@ examples:
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from .gallery import Gallery
     from .result import Result
 
     settings = _settings(args)
-    gallery = Gallery(settings.output_dir.absolute())
+    gallery = _gallery(settings)
     prediction_id = _full_id(gallery, args.id.strip())
     record = gallery.find(prediction_id)
-    if record is not None and record.complete:
-        result = Result.from_record(record)
-        token = settings.token
-    else:
-        client = _client(args)
-        token = client.settings.token
-        with client:
-            if record is not None:
-                _note(args, f"{prediction_id}: images missing from {record.folder}; downloading them again")
-            else:
-                _note(args, f"{prediction_id}: not stored in {client.settings.output_dir}; asking the service")
-            status = _Status(sys.stderr, mode=_status_mode(args), demo=client.settings.demo)
-            events: Events = queue.SimpleQueue()
-            try:
-                result = _wait(lambda: client.core.resume(prediction_id, on_update=_relay(events, status.update),
-                                                          timeout=args.timeout), events, status.tick)
-            except KeyboardInterrupt:
-                status.close()
-                raise _Stopped(f"canceled: stopped waiting; {prediction_id} was canceled on the service if it "
-                               "was still running") from None
-            finally:
-                status.close()
-    if args.json:
-        _print_json(_result_json(result), token)
-    else:
-        _note(args, result.caption())
-        for path in result.paths:
-            print(path, flush=True)
+    if record is not None and record.complete:  # from disk, without a request
+        _print_result(args, Result.from_record(record), settings.token, "")
+        return EXIT_OK
+    with _client(args) as client:
+        if record is not None:
+            _note(args, f"{prediction_id}: images missing from {record.folder}; downloading them again")
+        else:
+            _note(args, f"{prediction_id}: not stored in {client.settings.output_dir}; asking the service")
+        result = _follow(args, client.resume_run(prediction_id, timeout=args.timeout),
+                         lambda _: f"canceled: stopped waiting; {prediction_id} was canceled on the service if it "
+                                   "was still running")
+        _print_result(args, result, client.settings.token, "")
     return EXIT_OK
 
 
-def _full_id(gallery: Any, given: str) -> str:
+def _full_id(gallery: Gallery, given: str) -> str:
     """The id of the one stored run whose id starts with ``given`` (or ``given`` itself)."""
     if not given:
         raise _UsageProblem("the prediction id is empty; `seedream history` lists them")
     if gallery.find(given) is not None or not given.replace("-", "").replace("_", "").isalnum():
         return given
-    matches = sorted({p.parent.name for p in gallery.root.glob(f"*/{given}*/prediction.json")})
+    matches = sorted({record.id for record in gallery.find_prefix(given)})
     if len(matches) > 1:
         raise _UsageProblem(f"{given!r} matches {len(matches)} stored runs ({', '.join(matches[:5])}); "
                             "give more of the id")
@@ -914,127 +802,67 @@ def _settings(args: argparse.Namespace) -> Settings:
     return resolve_settings(None, args.base_url, args.model, args.output_dir)
 
 
+def _gallery(settings: Settings) -> Gallery:
+    """The output folder's runs, read without a client (no demo backend is started to list them)."""
+    from .gallery import Gallery
+
+    return Gallery(settings.output_dir.absolute())
+
+
 def _client(args: argparse.Namespace) -> Seedream:
     from .client import Seedream
 
     return Seedream(base_url=args.base_url, model=args.model, output_dir=args.output_dir)
 
 
-def _relay(events: Events, callback: Callable[[Update], None]) -> Callable[[Update], None]:
-    """An ``on_update`` for the engine side: the callback itself runs on the waiting (main) thread."""
-    def on_update(update: Update) -> None:
-        events.put(lambda: _safely(callback, update))
+def _follow(args: argparse.Namespace, run: Run, stopped: Callable[[str], str]) -> Result:
+    """Wait for a run on this (main) thread, drawing its states on stderr.
 
-    return on_update
-
-
-def _safely(callback: Callable[[Update], None], update: Update) -> None:
-    try:
-        callback(update)
-    except Exception:  # a broken status line must not abandon a running generation
-        logging.getLogger("seedream_widgets").exception("status display failed")
-
-
-def _wait(start: Callable[[], Coroutine[Any, Any, T]], events: Events, tick: Callable[[], None] | None) -> T:
-    """Run ``start()`` on the engine loop, drawing on this thread; an interrupt waits for the cancel to be sent.
-
-    `EngineLoop.run` re-raises KeyboardInterrupt as soon as it has cancelled the
-    coroutine's future, which reports "cancelled" at once; the coroutine's own
-    cleanup (finding the prediction and sending its cancel) is still running on
-    the engine thread. Exiting then would cut it off, so wait until it is over.
-    The coroutine is made on the engine side, so one cancelled before it starts
-    is never left un-awaited.
+    An interrupt (Ctrl-C, or SIGTERM/SIGHUP through `_termination_cancels`) inside `Run.wait`
+    cancels the prediction on the service and waits for that cleanup before it propagates;
+    ``stopped(what)`` is then the message.
     """
-    from .engine import engine_loop
-
-    started, finished = threading.Event(), threading.Event()
-
-    async def tracked() -> T:
-        started.set()
-        ticker: asyncio.Future[None] | None = None
-        if tick is not None:
-            async def ticking() -> None:
-                while True:
-                    await asyncio.sleep(TICK_SECONDS)
-                    events.put(tick)
-
-            ticker = asyncio.ensure_future(ticking())
-        try:
-            return await start()
-        finally:
-            if ticker is not None:
-                ticker.cancel()
-            finished.set()
-
+    status = _StatusLine(args)
     try:
-        return engine_loop().run(tracked(), events=events)
+        return run.wait(on_state=status.draw, every=TICK_SECONDS)
     except KeyboardInterrupt:
-        # A run whose first step was already queued still starts after the cancel (and unwinds at once).
-        if started.wait(0.5):
-            finished.wait(CANCEL_GRACE)
-        raise
+        run.cancel()  # Run.wait has done it; this covers an interrupt that landed just outside it
+        raise _Stopped(stopped(f"prediction {run.id}" if run.id else "the prediction")) from None
+    finally:
+        status.close()
 
 
-StatusMode = Literal["live", "lines", "off"]
+class _StatusLine:
+    """A renderer of `RunState` on stderr (`display.status_text`): one line rewritten in place on a
+    terminal; elsewhere a plain line whenever the status, the image count or the last log line changes,
+    the first naming the prediction; nothing with ``--quiet``."""
 
+    def __init__(self, args: argparse.Namespace) -> None:
+        tty = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        self.mode = "off" if args.quiet else "live" if tty else "lines"
+        self.shown: tuple[str, int, str] | None = None
+        self.drawn = False
 
-def _status_mode(args: argparse.Namespace) -> StatusMode:
-    if args.quiet:
-        return "off"
-    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
-        return "live"
-    return "lines"
-
-
-class _Status:
-    """The status of one generation on stderr: one line rewritten in place on a terminal, plain lines otherwise."""
-
-    def __init__(self, stream: TextIO, *, mode: StatusMode, demo: bool) -> None:
-        self.stream, self.mode, self.demo = stream, mode, demo
-        self.started = time.monotonic()
-        self.prediction: Prediction | None = None
-        self.images = 0
-        self._shown: tuple[str, int, str] | None = None
-        self._drawn = False
-
-    def update(self, update: Update) -> None:
-        first = self.prediction is None
-        self.prediction, self.images = update.prediction, len(update.images)
-        if first and self.mode == "lines":
-            print(f"prediction {update.prediction.id}" + (" (DEMO backend)" if self.demo else ""),
-                  file=self.stream, flush=True)
-        self._draw()
-
-    def tick(self) -> None:
-        if self.mode == "live":
-            self._draw()
-
-    def _text(self) -> str:
-        from .display import status_text
-
-        return status_text(self.prediction, time.monotonic() - self.started, self.images, demo=self.demo)
-
-    def _draw(self) -> None:
+    def draw(self, state: RunState) -> None:
         if self.mode == "live":
             width = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
-            text = self._text()
-            text = text if len(text) <= width else text[: width - 1] + "…"
-            self.stream.write(f"\r{text}\x1b[K")
-            self.stream.flush()
-            self._drawn = True
-        elif self.mode == "lines" and self.prediction is not None:
-            shown = (self.prediction.status, self.images, self.prediction.last_log_line)
-            if shown != self._shown:
-                self._shown = shown
-                print(self._text(), file=self.stream, flush=True)
+            sys.stderr.write(f"\r{shorten(status_text(state), width)}\x1b[K")
+            sys.stderr.flush()
+            self.drawn = True
+        elif self.mode == "lines" and state.id:
+            if self.shown is None:
+                print(f"prediction {state.id}" + (" (DEMO backend)" if state.demo else ""), file=sys.stderr)
+            shown = (state.status, len(state.images), state.last_log_line)
+            if shown != self.shown:
+                self.shown = shown
+                print(status_text(state), file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        """End the live line (its last state stays on screen)."""
-        if self._drawn:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
+        """End the live line (its last state, drawn by `Run.wait`, stays on screen)."""
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.drawn = False
 
 
 # -- messages -----------------------------------------------------------------------------------------------
@@ -1069,15 +897,13 @@ def exit_status(exc: BaseException) -> int:
         return EXIT_USAGE
     if isinstance(exc, PredictionError):
         return EXIT_FAILED
-    if isinstance(exc, (APIError, NetworkError, ConfigurationError, OutputError, SeedreamError)):
-        return EXIT_SERVICE
-    return EXIT_INTERNAL
+    return EXIT_SERVICE if isinstance(exc, SeedreamError) else EXIT_INTERNAL
 
 
 def _error_lines(exc: BaseException) -> list[str]:
     if isinstance(exc, ValidationError):
         head = ("the service rejected the input" if exc.status == 422 else "invalid input") + "; fix and try again:"
-        return [head] + [f"  {option_label(p.field)}: {str(p)[len(p.field) + 2:]}" for p in exc.invalid_fields]
+        return [head, *(f"  {line}" for line in problem_lines(exc))]
     text = str(exc) or type(exc).__name__
     lines = text.splitlines()
     if isinstance(exc, APIError) and type(exc).__name__ not in lines[0]:
