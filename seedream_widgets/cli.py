@@ -1,79 +1,59 @@
-"""The ``seedream`` command: one argparse subcommand per front-door action.
+"""The ``seedream`` command: one argparse subcommand per action, rendering the engine's runs on a terminal.
 
 >>> main(["generate", "a red fox in the snow", "--size", "1K", "-o", "out"])  # doctest: +SKIP
-DEMO · succeeded · 0.6 s · 1 image · Generated image 1 of 1
+DEMO · succeeded · 0.6 s · 1 image · jgphg58vscwhgj1j3nw69jk2t9 · Generated image 1 of 1
 /home/me/out/2026-11-24/jgphg58vscwhgj1j3nw69jk2t9/1.jpg
 
-Each subcommand is one ``_add_<name>`` function that registers its parser and
-sets ``handler`` to the function that runs it; adding a subcommand is adding
-one such pair and one line to `SUBCOMMANDS`. Like the other front doors the
-command is thin: options come from the field table (`seedream_widgets.options`),
-settings from `config.resolve_settings`, and every request, check and file
-write is the engine's. Exit codes are the `EXIT_*` constants.
+Each subcommand is an ``_add_<name>`` function (its parser, whose ``handler`` is ``_run_<name>``)
+listed in `SUBCOMMANDS`. Like every front door it is thin: options, and messages in option words,
+come from `seedream_widgets.options`; a generation is a `Run` (a batch a `Batch`) started through
+the client and waited for on the main thread, its states drawn with `display.status_text`; stored
+runs are read through `Gallery`. It starts no thread and writes no file. Exit codes are `EXIT_*`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import collections
 import contextlib
 import csv
 import difflib
+import functools
 import io
 import json
 import logging
 import os
-import queue
 import shutil
 import signal
 import sys
 import threading
-import time
 import traceback
-import warnings
-from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from . import options
 from ._version import __version__
-from .display import shorten
-from .errors import (
-    APIError,
-    ConfigurationError,
-    DeadlineExceeded,
-    NetworkError,
-    OutputError,
-    PredictionCanceled,
-    PredictionError,
-    SeedreamError,
-    SeedreamWarning,
-    ValidationError,
-)
-from .options import add_field_options, field_for, field_values, imply_sequential, option_label, parse_field_text
+from .config import Settings, resolve_settings, scrub
+from .display import shorten, status_text
+from .errors import APIError, DeadlineExceeded, PredictionCanceled, PredictionError, SeedreamError, ValidationError
+from .result import Result
 from .schema import FIELDS
 
 if TYPE_CHECKING:
-    from .client import Seedream, Update
-    from .config import Settings
-    from .gallery import RunRecord
-    from .prediction import Prediction
-    from .result import Result
+    from .batch import BatchState
+    from .client import Seedream
+    from .gallery import Gallery
+    from .run import Run, RunState
     from .schema import SeedreamInput
 
-__all__ = [
-    "EXIT_FAILED",
-    "EXIT_INTERNAL",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "EXIT_SERVICE",
-    "EXIT_USAGE",
-    "SUBCOMMANDS",
-    "build_parser",
-    "main",
-]
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_SERVICE", "EXIT_USAGE", "SUBCOMMANDS",
+           "build_parser", "main"]
 
 EXIT_OK = 0
 """Everything asked for is done."""
@@ -91,13 +71,8 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT), after the running predictions were canceled on the service. SIGTERM and SIGHUP
 cancel the same way and exit with 143 and 129."""
 
-CANCEL_GRACE = 10.0
-"""Seconds to wait after an interrupt for the engine's cleanup (finding and canceling the prediction)."""
 TICK_SECONDS = 0.2
 """How often the live status line redraws on a terminal (its elapsed time moves between events)."""
-
-T = TypeVar("T")
-Events = queue.SimpleQueue[Callable[[], None]]
 
 ENVIRONMENT_HELP = """\
 environment (the same as the Python API; options win over them):
@@ -123,15 +98,24 @@ class _Stopped(Exception):
     """The run was interrupted and cleaned up; the message says what was canceled."""
 
 
-# -- shared parser pieces --------------------------------------------------------------------------------
+_formatter = functools.partial(argparse.RawDescriptionHelpFormatter, max_help_position=32)
 
 
-def _formatter(prog: str) -> argparse.HelpFormatter:
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+def _command(subparsers: Subparsers, name: str, run: Callable[[argparse.Namespace], int], summary: str,
+             description: str, epilog: str) -> argparse.ArgumentParser:
+    """A subcommand's parser, whose ``handler`` is ``run``."""
+    parser = subparsers.add_parser(name, formatter_class=_formatter, help=summary, description=description,
+                                   epilog=epilog)
+    parser.set_defaults(handler=run)
+    return parser
 
 
-def _add_service_options(parser: argparse.ArgumentParser) -> None:
-    """Options of every subcommand that uses the service or the output folder."""
+def _add_common(parser: argparse.ArgumentParser, what: str, *, quiet: bool = True) -> None:
+    """``--json`` (``-q``), and the options of every subcommand that uses the service or the output folder."""
+    group = parser.add_argument_group("output")
+    group.add_argument("--json", action="store_true", help=f"print {what} as JSON on stdout (never the token)")
+    if quiet:
+        group.add_argument("-q", "--quiet", action="store_true", help="no status lines on stderr; errors still show")
     group = parser.add_argument_group("service and storage (override the environment)")
     group.add_argument("--base-url", metavar="URL",
                        help="API root, e.g. https://api.replicate.com/v1 (default: $SEEDREAM_BASE_URL; the local "
@@ -144,49 +128,33 @@ def _add_service_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--debug", action="store_true", help="show tracebacks and the client's request log")
 
 
-def _add_output_options(parser: argparse.ArgumentParser, what: str, *, quiet: bool = True) -> None:
-    group = parser.add_argument_group("output")
-    group.add_argument("--json", action="store_true", help=f"print {what} as JSON on stdout (never the token)")
-    if quiet:
-        group.add_argument("-q", "--quiet", action="store_true",
-                           help="no status lines on stderr; errors still show")
+def _above_zero(kind: Callable[[str], float], expected: str, least: str) -> Callable[[str], Any]:
+    """An argparse type: a number above 0 (NaN is not), read by ``kind``; the messages name what is expected."""
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be {least}, got {text.strip()}")
+        return value
+
+    return convert
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
-    return value
-
-
+_count = _above_zero(int, "a whole number", "at least 1")
+_seconds = _above_zero(float, "seconds", "more than 0 seconds")
 _IMAGE_HELP = "A local file path works too: it is sent inline (at most a few MB each)."
 
 
-# -- generate ------------------------------------------------------------------------------------------------
-
-
-def _add_generate(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "generate",
-        formatter_class=_formatter,
-        help="make images from a prompt (and optional input images); print the saved files",
-        description="Generate images with Seedream 4, wait for them, save them with a JSON sidecar, and print\n"
-                    "their paths. On a terminal a status line shows the elapsed time, the status, the images\n"
-                    "so far and the last log line. Ctrl-C cancels the prediction on the service.",
-        epilog=f"""\
+def _add_generate(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers, "generate", _run_generate,
+        "make images from a prompt (and optional input images); print the saved files",
+        "Generate images with Seedream 4, wait for them, save them with a JSON sidecar, and print\n"
+        "their paths. On a terminal a status line shows the elapsed time, the status, the images\n"
+        "so far and the last log line. Ctrl-C cancels the prediction on the service.",
+        f"""\
 examples:
   seedream generate "a red fox in the snow, watercolour" --size 1K
   seedream generate "the same fox, at night" --image fox.jpg -a 16:9 -o out/
@@ -197,80 +165,50 @@ examples:
 
 {EXIT_HELP}
 
-{ENVIRONMENT_HELP}""",
-    )
+{ENVIRONMENT_HELP}""")
     parser.add_argument("prompt", nargs="+", metavar="PROMPT",
                         help='what to draw, or how to edit the input images (quote it, or give "-" to read '
                              "it from stdin)")
-    add_field_options(parser, image_help=_IMAGE_HELP, image_metavar="PATH_OR_URL")
-    group = parser.add_argument_group("waiting")
-    group.add_argument("--timeout", type=_seconds, metavar="S",
-                       help="give up waiting after S seconds (exit 4; the prediction keeps running and "
-                            "`seedream show ID` finishes it later). Default 600")
-    _add_output_options(parser, "the prediction (with the saved paths)")
-    _add_service_options(parser)
-    parser.set_defaults(handler=_run_generate)
+    options.add_field_options(parser, image_help=_IMAGE_HELP, image_metavar="PATH_OR_URL")
+    parser.add_argument_group("waiting").add_argument(
+        "--timeout", type=_seconds, metavar="S", help="give up waiting after S seconds (exit 4; the prediction "
+        "keeps running and `seedream show ID` finishes it later). Default 600")
+    _add_common(parser, "the prediction (with the saved paths)")
 
 
 def _run_generate(args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt)
     if prompt == "-":
         prompt = sys.stdin.read().strip()
-    fields, notes = imply_sequential(field_values(args))
-    client = _client(args)
-    with client:
-        inp, warned = _validated(client, prompt, fields)
-        for note in [*notes, *warned]:
+    fields, implied = options.imply_sequential(options.field_values(args))
+    with _client(args) as client:
+        with options.caveat_notes() as caveats:
+            inp = client.build_input(prompt, **fields)
+        for note in [*implied, *caveats]:
             _note(args, f"note: {note}")
-        status = _Status(sys.stderr, mode=_status_mode(args), demo=client.settings.demo)
-        events: Events = queue.SimpleQueue()
-        try:
-            result = _wait(lambda: client.core.generate(inp, on_update=_relay(events, status.update),
-                                                        timeout=args.timeout),
-                           events, status.tick)
-        except KeyboardInterrupt:
-            status.close()
-            what = f"prediction {status.prediction.id}" if status.prediction else "the prediction"
-            raise _Stopped(f"canceled: {what} was canceled on the service; nothing was saved") from None
-        except SeedreamError:
-            status.close()
-            raise
-        status.close()
-        if args.json:
-            _print_json(_result_json(result), client.settings.token)
-        else:
-            _note(args, f"saved {result.caption()}")
-            for path in result.paths:
-                print(path, flush=True)
+        result = _follow(args, client.start(inp, timeout=args.timeout),
+                         lambda what: f"canceled: {what} was canceled on the service; nothing was saved")
+        _print_result(args, result, client.settings.token, "saved ")
     return EXIT_OK
 
 
-def _validated(client: Seedream, prompt: str, fields: Mapping[str, Any]) -> tuple[SeedreamInput, list[str]]:
-    """The engine's validated input, and its caveats (valid but ignored settings) as notes."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", SeedreamWarning)
-        inp = client.build_input(prompt, **fields)
-    return inp, [str(w.message) for w in caught if issubclass(w.category, SeedreamWarning)]
+def _print_result(args: argparse.Namespace, result: Result, token: str, caption: str) -> None:
+    """The saved paths on stdout (the caption on stderr), or the whole run as JSON."""
+    if args.json:
+        return _print_json({  # the input as stored: data: URIs shortened to their hash
+            **result.prediction.to_json(), "input": dict(result.input), "paths": [str(p) for p in result.paths],
+            "folder": str(result.folder), "demo": result.demo, "base_url": result.base_url,
+            "elapsed": None if result.elapsed is None else round(result.elapsed, 3),
+            "sizes": [list(size) for size in result.sizes]}, token)
+    _note(args, f"{caption}{result.caption()}")
+    for path in result.paths:
+        print(path, flush=True)
 
 
-def _result_json(result: Result) -> dict[str, Any]:
-    data = result.prediction.to_json()
-    data["input"] = dict(result.input)  # as stored: data: URIs shortened to their hash
-    data.update(paths=[str(p) for p in result.paths], folder=str(result.folder), demo=result.demo,
-                base_url=result.base_url, elapsed=None if result.elapsed is None else round(result.elapsed, 3),
-                sizes=[list(size) for size in result.sizes])
-    return data
-
-
-# -- batch -------------------------------------------------------------------------------------------------
-
-
-def _add_batch(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "batch",
-        formatter_class=_formatter,
-        help="one prediction per line of a .jsonl or row of a .csv file; a rerun skips what is done",
-        description="""\
+def _add_batch(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers, "batch", _run_batch,
+        "one prediction per line of a .jsonl or row of a .csv file; a rerun skips what is done", """\
 Run one prediction per item of FILE, a few at a time, then print a summary table
 (item, status, prediction id, saved paths or the error).
 
@@ -289,8 +227,7 @@ same model, the same mode (demo or real) and exactly the same input. A rerun of 
 command (after Ctrl-C, a crash, or failures) skips those and makes only the rest;
 identical items in one file are counted, so three identical lines make three runs.
 Predictions a killed run left running are picked up from the engine's journal instead of
-being created (and billed) again. --rerun generates every item anyway.""",
-        epilog=f"""\
+being created (and billed) again. --rerun generates every item anyway.""", f"""\
 examples:
   seedream batch prompts.jsonl --size 1K --concurrency 4
   seedream batch shots.csv -o shoot/ --json > summary.json
@@ -301,13 +238,12 @@ exit status:
   3 service unusable (token, base URL) · 4 some item failed or is invalid (see the table) ·
   130 Ctrl-C, after canceling the running predictions (rerun to continue)
 
-{ENVIRONMENT_HELP}""",
-    )
+{ENVIRONMENT_HELP}""")
     parser.add_argument("file", metavar="FILE", help="a .jsonl or .csv file of items, or - for stdin")
-    add_field_options(parser, title="defaults for every item (the model's fields)", image_help=_IMAGE_HELP,
-                      image_metavar="PATH_OR_URL")
+    options.add_field_options(parser, title="defaults for every item (the model's fields)", image_help=_IMAGE_HELP,
+                              image_metavar="PATH_OR_URL")
     group = parser.add_argument_group("running")
-    group.add_argument("-c", "--concurrency", type=_positive_int, default=4, metavar="N",
+    group.add_argument("-c", "--concurrency", type=_count, default=4, metavar="N",
                        help="predictions in flight at once (default 4)")
     group.add_argument("--timeout", type=_seconds, metavar="S",
                        help="give up on an item after S seconds (it counts as failed; default 600)")
@@ -315,9 +251,7 @@ exit status:
                        help="generate every item, even those already done in the output folder")
     group.add_argument("--dry-run", action="store_true",
                        help="validate every item and show what would run or be skipped; send nothing")
-    _add_output_options(parser, "the summary, one object per item,")
-    _add_service_options(parser)
-    parser.set_defaults(handler=_run_batch)
+    _add_common(parser, "the summary, one object per item,")
 
 
 @dataclass
@@ -327,17 +261,14 @@ class _Item:
     line: int
     values: dict[str, Any] | None
     """The item's own fields by schema name (None when the line could not be read)."""
-    problem: str = ""
-    """Why the item is invalid (empty when it is fine)."""
+    error: str = ""
     input: SeedreamInput | None = None
-    key: str = ""
-    """The canonical JSON of the input as stored in sidecars: what makes two items "the same"."""
     notes: list[str] = field(default_factory=list)
     status: str = "pending"
     prediction_id: str = ""
     paths: list[Path] = field(default_factory=list)
-    error: str = ""
     resume_id: str = ""
+    """A prediction that a killed earlier run left running, which this item resumes."""
 
     @property
     def label(self) -> str:
@@ -348,52 +279,82 @@ class _Item:
         value = (self.values or {}).get("prompt")
         return value if isinstance(value, str) else ""
 
+    def record(self, state: RunState) -> str:
+        """Take the outcome of the item's run from its last state; returns the progress text."""
+        self.prediction_id = state.id
+        if state.result is not None:
+            earlier, resumed = state.note == "done earlier", state.id == self.resume_id
+            self.status = "done earlier" if earlier else "resumed" if resumed else "done"
+            self.paths = list(state.result.paths)
+            return f"{self.status} · {state.id} · {len(self.paths)} image{_s(len(self.paths))}"
+        if not state.done or (state.phase == "canceled" and state.error is None):
+            # Canceled by our own interrupt (the command cancels nothing else), or still unwinding from it.
+            self.status, self.error = "not done", "interrupted (canceled on the service)"
+        else:
+            self.status = next((name for kind, name in _ERROR_STATUSES if isinstance(state.error, kind)), "error")
+            self.error = str(state.error).splitlines()[0] if str(state.error) else type(state.error).__name__
+        return f"{self.status}: {self.error}"
 
-_DONE_STATUSES = frozenset({"done", "done earlier", "resumed"})
+
+_ERROR_STATUSES = ((ValidationError, "invalid"), (PredictionCanceled, "canceled"), (DeadlineExceeded, "timed out"),
+                   (PredictionError, "failed"))
 
 
 def _run_batch(args: argparse.Namespace) -> int:
     items, base = _read_batch(args.file)
-    defaults = field_values(args)
-    client = _client(args)
-    with client:
-        settings = client.settings
+    defaults = options.field_values(args)
+    with _client(args) as client:
         for item in items:
             _prepare(item, client, defaults, base)
-        if not args.rerun:
-            _mark_done(items, client, settings)
-        for item in items:
-            for note in item.notes:
-                _note(args, f"note: {item.label}: {note}")
+        valid = [item for item in items if item.input is not None]
+        inputs = [item.input for item in valid if item.input is not None]
+        # What start_many(skip_stored=True) will skip or resume, as the engine matches it (nothing is sent).
+        for index, found in (client.match_stored(inputs) if not args.rerun else {}).items():
+            if isinstance(found, str):
+                valid[index].resume_id = found
+            else:
+                valid[index].status, valid[index].prediction_id = "done earlier", found.id
+                valid[index].paths = list(found.paths)
+        for note in (f"note: {item.label}: {note}" for item in items for note in item.notes):
+            _note(args, note)
         todo = [item for item in items if item.status == "pending"]
-        invalid = [item for item in items if item.status == "invalid"]
-        earlier = len(items) - len(todo) - len(invalid)
+        invalid = sum(1 for item in items if item.status == "invalid")
         resumable = sum(1 for item in todo if item.resume_id)
-        _note(args, f"{len(items)} item{_s(len(items))} in {args.file}: {earlier} done earlier, "
-                    f"{len(invalid)} invalid, {len(todo)} to run"
+        _note(args, f"{len(items)} item{_s(len(items))} in {args.file}: {len(items) - len(todo) - invalid} done "
+                    f"earlier, {invalid} invalid, {len(todo)} to run"
                     + (f" ({resumable} still running from an earlier run, resumed)" if resumable else "")
-                    + (" [DEMO backend]" if settings.demo else ""))
+                    + (" [DEMO backend]" if client.settings.demo else ""))
         if args.dry_run:
             for item in todo:
                 item.status = "would resume" if item.resume_id else "would run"
-            _print_summary(items, args, settings.token)
+            _print_summary(items, args, client.settings.token)
             return EXIT_USAGE if invalid else EXIT_OK
-        interrupted: _Stopped | None = None
+        interrupted = False
+
+        def progress(state: BatchState) -> None:  # a line per item as it ends: [3/10] line 4 done · <id> · 1 image
+            for item, run in zip(valid, state.items, strict=True):
+                if item.status == "pending" and run.done:
+                    text = item.record(run)
+                    if item.status != "not done":  # an interrupted item gets no line
+                        _note(args, f"[{sum(i.status != 'pending' for i in todo)}/{len(todo)}] {item.label} {text}")
+
         if todo:
+            batch = client.start_many(inputs, concurrency=args.concurrency, timeout=args.timeout,
+                                      skip_stored=not args.rerun, labels=[item.label for item in valid])
             try:
-                _run_items(client, todo, args)
-            except KeyboardInterrupt:
-                for item in todo:
-                    if item.status == "pending":
-                        item.status, item.error = "not done", "interrupted (canceled on the service)"
-                left = sum(1 for item in items if item.status not in _DONE_STATUSES)
-                interrupted = _Stopped(f"interrupted: running predictions were canceled on the service; {left} "
-                                       f"item{_s(left)} not done. Run the same command again to continue "
-                                       "(done items are skipped).")
-        _print_summary(items, args, settings.token)
-    if interrupted is not None:
-        raise interrupted
-    return EXIT_OK if all(item.status in _DONE_STATUSES for item in items) else EXIT_FAILED
+                batch.wait(on_state=progress, every=TICK_SECONDS)
+            except KeyboardInterrupt:  # Batch.wait canceled them and waited; this covers one just outside it
+                batch.cancel()
+                interrupted = True
+            for item, run in zip(valid, batch.runs, strict=True):
+                if item.status == "pending":  # still unwinding from an interrupt
+                    item.record(run.state)
+        _print_summary(items, args, client.settings.token)
+    left = sum(1 for item in items if item.status not in ("done", "done earlier", "resumed"))
+    if interrupted:
+        raise _Stopped(f"interrupted: running predictions were canceled on the service; {left} item{_s(left)} "
+                       "not done. Run the same command again to continue (done items are skipped).")
+    return EXIT_FAILED if left else EXIT_OK
 
 
 def _read_batch(name: str) -> tuple[list[_Item], Path | None]:
@@ -436,11 +397,8 @@ def _read_jsonl(text: str) -> list[_Item]:
                                              f"got {type(value).__name__}"))
             continue
         # Option spellings ("aspect-ratio") are accepted as keys; anything else is left for the schema to name.
-        values = {}
-        for key, field_value in value.items():
-            spec = field_for(str(key))
-            values[spec.name if spec else str(key)] = field_value
-        items.append(_Item(number, values))
+        items.append(_Item(number, {getattr(options.field_for(str(key)), "name", str(key)): field_value
+                                    for key, field_value in value.items()}))
     return items
 
 
@@ -454,9 +412,9 @@ def _read_csv(text: str, name: str) -> list[_Item]:
         raise _UsageProblem(f"{name}: not a readable CSV file ({exc})") from None
     columns = []
     for title in header:
-        spec = field_for(title) if title.strip() else None
+        spec = options.field_for(title) if title.strip() else None
         if spec is None:
-            known = ["prompt", *(s.name for s in FIELDS if s.flag)]
+            known = ["prompt", *(s.name for s in FIELDS if options.option_names(s))]
             close = difflib.get_close_matches(title.strip().replace("-", "_"), known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise _UsageProblem(f"{name}: unknown column {title!r}{hint} (columns: {', '.join(known)})")
@@ -466,226 +424,94 @@ def _read_csv(text: str, name: str) -> list[_Item]:
     items = []
     try:
         for row in reader:
-            number = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) > len(columns):
-                items.append(_Item(number, None, f"has {len(row)} cells but the header has {len(columns)} columns"))
+                items.append(_Item(reader.line_num, None,
+                                   f"has {len(row)} cells but the header has {len(columns)} columns"))
                 continue
-            values = {spec.name: cell if spec.name == "prompt" else parse_field_text(spec, cell)
-                      for spec, cell in zip(columns, row, strict=False) if cell.strip()}
-            items.append(_Item(number, values))
+            items.append(_Item(reader.line_num, {
+                spec.name: cell if spec.name == "prompt" else options.parse_field_text(spec, cell)
+                for spec, cell in zip(columns, row, strict=False) if cell.strip()}))
     except csv.Error as exc:
         raise _UsageProblem(f"{name}: line {reader.line_num}: {exc}") from None
     return items
 
 
 def _prepare(item: _Item, client: Seedream, defaults: Mapping[str, Any], base: Path | None) -> None:
-    """Validate one item with the engine (defaults under its own values) and compute its key."""
-    from .gallery import redact_input
-
+    """Validate one item with the engine (the command's defaults under its own values), noting caveats."""
     if item.values is None:
         item.status = "invalid"
         return
     values = {**defaults, **item.values}
-    prompt = values.pop("prompt", None)
-    if prompt is None:
-        item.status, item.problem = "invalid", "no prompt (add a \"prompt\" key or cell)"
+    if values.get("prompt") is None:
+        item.status, item.error = "invalid", "no prompt (add a \"prompt\" key or cell)"
         return
     images = values.get("image_input")
-    if base is not None and isinstance(images, (list, str)):
-        values["image_input"] = [_relative_to(base, image) for image in ([images] if isinstance(images, str)
-                                                                          else images)]
-    values, implied = imply_sequential(values)
-    try:
-        item.input, caveats = _validated(client, prompt, values)
-    except ValidationError as exc:
-        item.status, item.problem = "invalid", "; ".join(str(problem) for problem in exc.invalid_fields)
+    if base is not None and isinstance(images, (list, str)):  # relative paths are relative to the file's folder
+        values["image_input"] = [
+            image if not isinstance(image, str) or os.path.isabs(image) or image[:8].lower().startswith(
+                ("http://", "https://", "data:")) else str(base / image)
+            for image in ([images] if isinstance(images, str) else images)]
+    values, implied = options.imply_sequential(values)
+    with options.caveat_notes() as caveats:
+        (outcome,) = client.item_inputs([values])
+    if isinstance(outcome, SeedreamError):
+        item.status = "invalid"
+        item.error = "; ".join(options.problem_lines(outcome)) if isinstance(outcome, ValidationError) else str(outcome)
         return
-    item.notes = [*implied, *caveats] if implied or caveats else []
-    item.key = _canonical(redact_input(item.input.to_payload()))
-
-
-def _relative_to(base: Path, image: Any) -> Any:
-    if not isinstance(image, str) or image[:8].lower().startswith(("http://", "https://", "data:")):
-        return image
-    return image if os.path.isabs(image) else str(base / image)
-
-
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def _mark_done(items: Sequence[_Item], client: Seedream, settings: Settings) -> None:
-    """Mark items whose run is already stored as done, and find journaled runs to resume.
-
-    Stored runs are matched by input, model and mode and used once each, oldest
-    first, so N identical items need N stored runs. A journal entry (a prediction
-    created by a run that was killed before storing it) with the same input and
-    model is resumed instead of creating and paying again.
-    """
-    stored: dict[str, list[RunRecord]] = {}
-    for record in reversed(client.history(None)):  # oldest first
-        data = record.sidecar
-        if (bool(data.get("demo")) == settings.demo and data.get("model") in (None, "", settings.model)
-                and isinstance(data.get("input"), dict) and record.complete):
-            stored.setdefault(_canonical(data["input"]), []).append(record)
-    journaled: dict[str, list[str]] = {}
-    for entry in client.in_flight():
-        if entry.get("model") == settings.model and isinstance(entry.get("input"), dict) and entry.get("id"):
-            journaled.setdefault(_canonical(entry["input"]), []).append(str(entry["id"]))
-    for item in items:
-        if item.status != "pending":
-            continue
-        if stored.get(item.key):
-            record = stored[item.key].pop(0)
-            item.status, item.prediction_id, item.paths = "done earlier", record.id, record.paths
-        elif journaled.get(item.key):
-            item.resume_id = journaled[item.key].pop(0)
-
-
-def _run_items(client: Seedream, todo: list[_Item], args: argparse.Namespace) -> None:
-    """Run the items on the engine, at most ``--concurrency`` at once: resume journaled ones, generate the rest."""
-    events: Events = queue.SimpleQueue()
-    progress = _BatchProgress(len(todo), args)
-    core = client.core
-
-    async def run() -> None:
-        gate = asyncio.Semaphore(args.concurrency)
-
-        async def one(item: _Item) -> None:
-            assert item.input is not None  # only valid items are run
-            outcome: Result | SeedreamError | None = None
-            how = "done"
-            async with gate:
-                if item.resume_id:
-                    try:
-                        outcome, how = await core.resume(item.resume_id, timeout=args.timeout), "resumed"
-                    except DeadlineExceeded as exc:  # still running: creating it again would pay twice
-                        outcome = exc
-                    except SeedreamError:
-                        outcome = None  # gone, failed or expired: make it afresh
-                if outcome is None:
-                    try:
-                        outcome = await core.generate(item.input, timeout=args.timeout)
-                    except SeedreamError as exc:  # one item's failure never stops the others
-                        outcome = exc
-            events.put(lambda: progress.record(item, outcome, how))
-
-        # return_exceptions=True is what makes Ctrl-C safe: a plain gather (as in `generate_many`) returns
-        # at the first cancelled item, and the process could exit before the other items' cleanup (their
-        # cancel requests) has run. This way it returns only once every item has unwound.
-        outcomes = await asyncio.gather(*(one(item) for item in todo), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-
-    _wait(run, events, None)
-
-
-class _BatchProgress:
-    """One stderr line per finished item: ``[3/10] line 4 done · <id> · 1 image``."""
-
-    def __init__(self, total: int, args: argparse.Namespace) -> None:
-        self.total, self.count, self.args = total, 0, args
-
-    def record(self, item: _Item, outcome: Result | SeedreamError, how: str) -> None:
-        from .result import Result
-
-        self.count += 1
-        if isinstance(outcome, Result):
-            item.status, item.prediction_id, item.paths = how, outcome.id, list(outcome.paths)
-            text = f"{how} · {outcome.id} · {len(outcome.paths)} image{_s(len(outcome.paths))}"
-        else:
-            item.status = _outcome_status(outcome)
-            prediction = getattr(outcome, "prediction", None)
-            item.prediction_id = prediction.id if prediction is not None else ""
-            item.error = str(outcome).splitlines()[0] if str(outcome) else type(outcome).__name__
-            text = f"{item.status}: {item.error}"
-        _note(self.args, f"[{self.count}/{self.total}] {item.label} {text}")
-
-
-def _outcome_status(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        return "invalid"
-    if isinstance(exc, PredictionCanceled):
-        return "canceled"
-    if isinstance(exc, DeadlineExceeded):
-        return "timed out"
-    if isinstance(exc, PredictionError):
-        return "failed"
-    return "error"
+    item.input, item.notes = outcome, [*implied, *caveats]
 
 
 def _print_summary(items: Sequence[_Item], args: argparse.Namespace, token: str) -> None:
     if args.json:
-        _print_json([{"item": item.label, "line": item.line, "prompt": item.prompt, "status": item.status,
-                      "id": item.prediction_id, "paths": [str(p) for p in item.paths],
-                      "error": item.problem or item.error} for item in items], token)
-        return
-    table = [("ITEM", "STATUS", "ID", "PATHS OR ERROR")]
-    table += [(f"{item.label} {shorten(item.prompt, 28)}".rstrip(), item.status, item.prediction_id or "-",
-               ", ".join(str(p) for p in item.paths) or item.problem or item.error or "-") for item in items]
-    widths = [max(len(row[i]) for row in table) for i in range(3)]
-    for row in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3])
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item.status] = counts.get(item.status, 0) + 1
+        return _print_json([{"item": item.label, "line": item.line, "prompt": item.prompt, "status": item.status,
+                             "id": item.prediction_id, "paths": [str(p) for p in item.paths], "error": item.error}
+                            for item in items], token)
+    _print_table([("ITEM", "STATUS", "ID", "PATHS OR ERROR")] + [
+        (f"{item.label} {shorten(item.prompt, 28)}".rstrip(), item.status, item.prediction_id or "-",
+         ", ".join(str(p) for p in item.paths) or item.error or "-") for item in items])
+    counts = collections.Counter(item.status for item in items)
     print(" · ".join(f"{n} {status}" for status, n in counts.items()), flush=True)
 
 
-# -- history, show, config ---------------------------------------------------------------------------------
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    """Aligned columns on stdout; the last one is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
 
 
-def _add_history(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "history",
-        formatter_class=_formatter,
-        help="list the runs stored in the output folder, newest first",
-        description="List the runs stored in the output folder (newest first), and any prediction that was\n"
-                    "started but never stored (finish those with `seedream show ID`). Sends no request.",
-        epilog="""\
+def _add_history(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers, "history", _run_history, "list the runs stored in the output folder, newest first",
+        "List the runs stored in the output folder (newest first), and any prediction that was\n"
+        "started but never stored (finish those with `seedream show ID`). Sends no request.", """\
 examples:
   seedream history            # the last 20 runs
   seedream history 5 -o out/
-  seedream history 0 --json   # every run, as JSON (the sidecars plus their paths)""",
-    )
+  seedream history 0 --json   # every run, as JSON (the sidecars plus their paths)""")
     parser.add_argument("count", nargs="?", type=int, default=20, metavar="N",
                         help="how many runs to list (default 20; 0 lists all)")
-    _add_output_options(parser, "the runs (their sidecars plus paths)", quiet=False)
-    _add_service_options(parser)
-    parser.set_defaults(handler=_run_history)
+    _add_common(parser, "the runs (their sidecars plus paths)", quiet=False)
 
 
 def _run_history(args: argparse.Namespace) -> int:
-    from .gallery import Gallery
-
-    settings = _settings(args)
-    gallery = Gallery(settings.output_dir)
-    records = gallery.history(args.count if args.count > 0 else None)
-    in_flight = gallery.in_flight()
+    settings, gallery = _stored(args)
+    records, in_flight = gallery.history(args.count if args.count > 0 else None), gallery.in_flight()
     if args.json:
         _print_json({"runs": [{**dict(r.sidecar), "folder": str(r.folder), "paths": [str(p) for p in r.paths],
-                               "complete": r.complete} for r in records],
-                     "in_flight": in_flight}, settings.token)
+                               "complete": r.complete} for r in records], "in_flight": in_flight}, settings.token)
         return EXIT_OK
     if not records and not in_flight:
         print(f"No runs stored in {settings.output_dir.absolute()} yet. Make one with: "
               'seedream generate "a red fox in the snow"')
         return EXIT_OK
-    table = [("SAVED", "ID", "IMAGES", "SIZE", "PROMPT")]
-    for record in records:
-        data = record.sidecar
-        images = data.get("images") or []
-        size = f"{images[0].get('width')}x{images[0].get('height')}" if images else "-"
-        count = f"{len(record.paths)}" + ("" if record.complete else " (missing)")
-        prompt = ("[DEMO] " if data.get("demo") else "") + shorten(record.prompt, 60)
-        table.append((_local_time(str(data.get("saved_at") or record.created_at)), record.id, count, size, prompt))
     if records:
-        widths = [max(len(row[i]) for row in table) for i in range(4)]
-        for row in table:
-            print("  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4])
+        _print_table([("SAVED", "ID", "IMAGES", "SIZE", "PROMPT")] + [
+            (_local_time(r.saved_at), r.id, f"{len(r.paths)}" + ("" if r.complete else " (missing)"),
+             "x".join(map(str, r.sizes[0])) if r.sizes else "-", ("[DEMO] " if r.demo else "") + shorten(r.prompt, 60))
+            for r in records])
     if in_flight:
         print(f"\nstarted but not stored ({len(in_flight)}; `seedream show ID` waits for one and saves it):")
         for entry in in_flight:
@@ -694,102 +520,70 @@ def _run_history(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_show(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "show",
-        formatter_class=_formatter,
-        help="print a run's image paths; download them again (or wait for the run) when missing",
-        description="Print the image paths of a stored run. If its images are missing, or the prediction was\n"
-                    "never stored (a run that timed out or was killed), ask the service for it, wait if it is\n"
-                    "still running, download and store it. Output URLs expire about an hour after a run.",
-        epilog="""\
+def _add_show(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers, "show", _run_show,
+        "print a run's image paths; download them again (or wait for the run) when missing",
+        "Print the image paths of a stored run. If its images are missing, or the prediction was\n"
+        "never stored (a run that timed out or was killed), ask the service for it, wait if it is\n"
+        "still running, download and store it. Output URLs expire about an hour after a run.", """\
 examples:
   seedream show jgphg58vscwhgj1j3nw69jk2t9
   seedream show jgph                 # a unique prefix of a stored run's id is enough
-  seedream show jgphg58vscwhgj1j3nw69jk2t9 --json""",
-    )
+  seedream show jgphg58vscwhgj1j3nw69jk2t9 --json""")
     parser.add_argument("id", metavar="ID", help="a prediction id (see `seedream history`)")
     parser.add_argument("--timeout", type=_seconds, metavar="S",
                         help="give up waiting for a running prediction after S seconds (default 600)")
-    _add_output_options(parser, "the run (with its paths)")
-    _add_service_options(parser)
-    parser.set_defaults(handler=_run_show)
+    _add_common(parser, "the run (with its paths)")
 
 
 def _run_show(args: argparse.Namespace) -> int:
-    from .gallery import Gallery
-    from .result import Result
-
-    settings = _settings(args)
-    gallery = Gallery(settings.output_dir.absolute())
+    settings, gallery = _stored(args)
     prediction_id = _full_id(gallery, args.id.strip())
     record = gallery.find(prediction_id)
-    if record is not None and record.complete:
-        result = Result.from_record(record)
-        token = settings.token
-    else:
-        client = _client(args)
-        token = client.settings.token
-        with client:
-            if record is not None:
-                _note(args, f"{prediction_id}: images missing from {record.folder}; downloading them again")
-            else:
-                _note(args, f"{prediction_id}: not stored in {client.settings.output_dir}; asking the service")
-            status = _Status(sys.stderr, mode=_status_mode(args), demo=client.settings.demo)
-            events: Events = queue.SimpleQueue()
-            try:
-                result = _wait(lambda: client.core.resume(prediction_id, on_update=_relay(events, status.update),
-                                                          timeout=args.timeout), events, status.tick)
-            except KeyboardInterrupt:
-                status.close()
-                raise _Stopped(f"canceled: stopped waiting; {prediction_id} was canceled on the service if it "
-                               "was still running") from None
-            finally:
-                status.close()
-    if args.json:
-        _print_json(_result_json(result), token)
-    else:
-        _note(args, result.caption())
-        for path in result.paths:
-            print(path, flush=True)
+    if record is not None and record.complete:  # from disk, without a request
+        _print_result(args, Result.from_record(record), settings.token, "")
+        return EXIT_OK
+    with _client(args) as client:
+        _note(args, f"{prediction_id}: images missing from {record.folder}; downloading them again" if record else
+                    f"{prediction_id}: not stored in {client.settings.output_dir}; asking the service")
+        result = _follow(args, client.resume_run(prediction_id, timeout=args.timeout),
+                         lambda _: f"canceled: stopped waiting; {prediction_id} was canceled on the service if it "
+                                   "was still running")
+        _print_result(args, result, client.settings.token, "")
     return EXIT_OK
 
 
-def _full_id(gallery: Any, given: str) -> str:
+def _full_id(gallery: Gallery, given: str) -> str:
     """The id of the one stored run whose id starts with ``given`` (or ``given`` itself)."""
     if not given:
         raise _UsageProblem("the prediction id is empty; `seedream history` lists them")
     if gallery.find(given) is not None or not given.replace("-", "").replace("_", "").isalnum():
         return given
-    matches = sorted({p.parent.name for p in gallery.root.glob(f"*/{given}*/prediction.json")})
+    matches = sorted({record.id for record in gallery.find_prefix(given)})
     if len(matches) > 1:
         raise _UsageProblem(f"{given!r} matches {len(matches)} stored runs ({', '.join(matches[:5])}); "
                             "give more of the id")
     return matches[0] if matches else given
 
 
-def _add_config(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "config",
-        formatter_class=_formatter,
-        help="show the effective settings (token masked) and whether this is the demo backend",
-        description="Show the settings a command would use, resolved the way the Python API resolves them:\n"
-                    "option, else environment variable, else default. The token is always masked.",
-        epilog=f"""\
+def _add_config(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers, "config", _run_config,
+        "show the effective settings (token masked) and whether this is the demo backend",
+        "Show the settings a command would use, resolved the way the Python API resolves them:\n"
+        "option, else environment variable, else default. The token is always masked.", f"""\
 examples:
   seedream config
   SEEDREAM_BASE_URL=https://api.quickrouter.ai/replicate/v1 seedream config
   seedream config --json
 
-{ENVIRONMENT_HELP}""",
-    )
-    _add_output_options(parser, "the settings", quiet=False)
-    _add_service_options(parser)
-    parser.set_defaults(handler=_run_config)
+{ENVIRONMENT_HELP}""")
+    _add_common(parser, "the settings", quiet=False)
 
 
 def _run_config(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = resolve_settings(None, args.base_url, args.model, args.output_dir)  # no client: nothing is started
     described = settings.describe()
     described["output_dir"] = str(settings.output_dir.absolute())
     if settings.demo and not settings.base_url:
@@ -797,51 +591,40 @@ def _run_config(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({**described, "demo": settings.demo, "token_source": settings.token_source}, settings.token)
         return EXIT_OK
-    width = max(len(key) for key in described)
-    for key, value in described.items():
-        print(f"{key.ljust(width)}  {value}")
+    _print_table(list(described.items()))
     if settings.demo:
         print("\nDemo mode: placeholder images, nothing billed. Set SEEDREAM_API_TOKEN (or REPLICATE_API_TOKEN) "
               "for the real service.")
     return EXIT_OK
 
 
-# -- demo-server -----------------------------------------------------------------------------------------
-
-
-def _add_demo_server(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser(
-        "demo-server",
-        formatter_class=_formatter,
-        help="serve the local Replicate-compatible demo backend (placeholder images, nothing billed)",
-        description="Serve the local demo backend until Ctrl-C. Point a client at it with "
-                    "SEEDREAM_BASE_URL=http://HOST:PORT/v1 and any token.",
-        epilog="""\
+def _add_demo_server(subparsers: Subparsers) -> None:
+    parser = _command(
+        subparsers, "demo-server", _run_demo_server,
+        "serve the local Replicate-compatible demo backend (placeholder images, nothing billed)",
+        "Serve the local demo backend until Ctrl-C. Point a client at it with "
+        "SEEDREAM_BASE_URL=http://HOST:PORT/v1 and any token.", """\
 examples:
   seedream demo-server --port 8765
   SEEDREAM_BASE_URL=http://127.0.0.1:8765/v1 seedream generate "a red fox"   # in another terminal
   seedream demo-server --port 8765 --token secret --per-image-seconds 2
 
 prompt directives the demo understands: [demo:slow=S] adds S seconds; [demo:fail=message]
-makes the prediction fail with that message.""",
-    )
+makes the prediction fail with that message.""")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port; 0 picks a free one (default 0)")
-    parser.add_argument("--token", default=None,
-                        help="accept only this bearer token (default: any non-empty token)")
-    parser.add_argument("--start-seconds", type=float, default=0.05, metavar="S",
-                        help="how long a prediction stays 'starting' (default 0.05)")
-    parser.add_argument("--base-seconds", type=float, default=0.4, metavar="S",
-                        help="processing time before the first image (default 0.4)")
-    parser.add_argument("--per-image-seconds", type=float, default=0.2, metavar="S",
-                        help="time per image (default 0.2)")
+    parser.add_argument("--token", default=None, help="accept only this bearer token (default: any non-empty token)")
+    for name, default, what in (("start", 0.05, "how long a prediction stays 'starting'"),
+                                ("base", 0.4, "processing time before the first image"),
+                                ("per-image", 0.2, "time per image")):
+        parser.add_argument(f"--{name}-seconds", type=float, default=default, metavar="S",
+                            help=f"{what} (default {default})")
     parser.add_argument("--output-ttl", type=float, default=3600.0, metavar="S",
                         help="seconds until output files expire (default 3600)")
     parser.add_argument("--image-format", choices=("jpeg", "png", "webp"), default="jpeg",
                         help="output image format (default jpeg)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (the demo has no real security)")
-    parser.set_defaults(handler=_run_demo_server)
 
 
 def _run_demo_server(args: argparse.Namespace) -> int:
@@ -849,17 +632,14 @@ def _run_demo_server(args: argparse.Namespace) -> int:
     from .demo.server import is_loopback
 
     if not is_loopback(args.host) and not args.allow_remote:
-        print(f"seedream demo-server: refusing to listen on {args.host}, which is not a loopback address; "
-              "pass --allow-remote if you really mean it.", file=sys.stderr)
-        return 2
+        raise _UsageProblem(f"refusing to listen on {args.host}, which is not a loopback address; pass "
+                            "--allow-remote if you really mean it.")
     if args.port < 0 or args.port > 65535:
-        print(f"seedream demo-server: --port must be from 0 to 65535, got {args.port}", file=sys.stderr)
-        return 2
+        raise _UsageProblem(f"--port must be from 0 to 65535, got {args.port}")
     try:
         server = DemoServer(args.host, args.port, token=args.token, start_seconds=args.start_seconds,
                             base_seconds=args.base_seconds, per_image_seconds=args.per_image_seconds,
-                            output_ttl=args.output_ttl, image_format=args.image_format)
-        server.start()
+                            output_ttl=args.output_ttl, image_format=args.image_format).start()
     except (OSError, ValueError) as exc:
         print(f"seedream demo-server: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -867,51 +647,32 @@ def _run_demo_server(args: argparse.Namespace) -> int:
     print(f"Seedream demo backend on {server.base_url}  (base URL for SEEDREAM_BASE_URL)", flush=True)
     print(f"Accepts {auth}; admin endpoints under {server.url}/_demo/. Ctrl-C stops it.", flush=True)
     stopped = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
-
-    # Ctrl-C and SIGTERM (docker stop, kill) both end it cleanly: the handler only sets an event,
-    # so no KeyboardInterrupt can land in the middle of stop(). SIGINT is handled explicitly because
-    # a process started in the background by a shell inherits it ignored. Handlers exist only on
-    # the main thread; elsewhere (tests) the caller stops it.
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = {}
-    if in_main:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, on_signal)
-    try:
-        while not stopped.wait(0.5):
+    # Ctrl-C and SIGTERM (docker stop, kill) both end it cleanly: the handler only sets an event, so no
+    # KeyboardInterrupt can land in the middle of stop(). SIGINT is handled explicitly because a process
+    # started in the background by a shell inherits it ignored. Off the main thread (tests) the caller stops it.
+    with _signals(("SIGINT", "SIGTERM"), lambda signum, frame: stopped.set(), only_default=False):
+        try:
+            while not stopped.wait(0.5):
+                pass
+        except KeyboardInterrupt:
             pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        server.stop()
+        finally:
+            server.stop()
     print("Seedream demo backend stopped.", flush=True)
     return 0
 
 
-SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
-    _add_generate,
-    _add_batch,
-    _add_history,
-    _add_show,
-    _add_config,
-    _add_demo_server,
-)
+SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
+    _add_generate, _add_batch, _add_history, _add_show, _add_config, _add_demo_server)
 """Every subcommand's registration function, in the order ``--help`` lists them."""
 
 
-# -- running on the engine, and what the user sees while it runs ------------------------------------------
+def _stored(args: argparse.Namespace) -> tuple[Settings, Gallery]:
+    """The settings and the stored runs, read without a client (no request, no demo backend started)."""
+    from .gallery import Gallery
 
-
-def _settings(args: argparse.Namespace) -> Settings:
-    """The effective settings without starting anything (history, show, config)."""
-    from .config import resolve_settings
-
-    return resolve_settings(None, args.base_url, args.model, args.output_dir)
+    settings = resolve_settings(None, args.base_url, args.model, args.output_dir)
+    return settings, Gallery(settings.output_dir.absolute())
 
 
 def _client(args: argparse.Namespace) -> Seedream:
@@ -920,124 +681,46 @@ def _client(args: argparse.Namespace) -> Seedream:
     return Seedream(base_url=args.base_url, model=args.model, output_dir=args.output_dir)
 
 
-def _relay(events: Events, callback: Callable[[Update], None]) -> Callable[[Update], None]:
-    """An ``on_update`` for the engine side: the callback itself runs on the waiting (main) thread."""
-    def on_update(update: Update) -> None:
-        events.put(lambda: _safely(callback, update))
-
-    return on_update
-
-
-def _safely(callback: Callable[[Update], None], update: Update) -> None:
+def _follow(args: argparse.Namespace, run: Run, stopped: Callable[[str], str]) -> Result:
+    """Wait for a run on this (main) thread, drawing its states on stderr. An interrupt inside `Run.wait` cancels
+    the prediction on the service and waits for that cleanup; ``stopped(what)`` is then the message."""
+    status = _StatusLine(args)
     try:
-        callback(update)
-    except Exception:  # a broken status line must not abandon a running generation
-        logging.getLogger("seedream_widgets").exception("status display failed")
-
-
-def _wait(start: Callable[[], Coroutine[Any, Any, T]], events: Events, tick: Callable[[], None] | None) -> T:
-    """Run ``start()`` on the engine loop, drawing on this thread; an interrupt waits for the cancel to be sent.
-
-    `EngineLoop.run` re-raises KeyboardInterrupt as soon as it has cancelled the
-    coroutine's future, which reports "cancelled" at once; the coroutine's own
-    cleanup (finding the prediction and sending its cancel) is still running on
-    the engine thread. Exiting then would cut it off, so wait until it is over.
-    The coroutine is made on the engine side, so one cancelled before it starts
-    is never left un-awaited.
-    """
-    from .engine import engine_loop
-
-    started, finished = threading.Event(), threading.Event()
-
-    async def tracked() -> T:
-        started.set()
-        ticker: asyncio.Future[None] | None = None
-        if tick is not None:
-            async def ticking() -> None:
-                while True:
-                    await asyncio.sleep(TICK_SECONDS)
-                    events.put(tick)
-
-            ticker = asyncio.ensure_future(ticking())
-        try:
-            return await start()
-        finally:
-            if ticker is not None:
-                ticker.cancel()
-            finished.set()
-
-    try:
-        return engine_loop().run(tracked(), events=events)
+        return run.wait(on_state=status.draw, every=TICK_SECONDS)
     except KeyboardInterrupt:
-        # A run whose first step was already queued still starts after the cancel (and unwinds at once).
-        if started.wait(0.5):
-            finished.wait(CANCEL_GRACE)
-        raise
+        run.cancel()  # Run.wait has done it; this covers an interrupt that landed just outside it
+        raise _Stopped(stopped(f"prediction {run.id}" if run.id else "the prediction")) from None
+    finally:
+        status.close()
 
 
-StatusMode = Literal["live", "lines", "off"]
+class _StatusLine:
+    """A renderer of `RunState` on stderr (`display.status_text`): one line rewritten in place on a
+    terminal; elsewhere a plain line whenever the status, the image count or the last log line changes,
+    the first naming the prediction; nothing with ``--quiet``."""
 
+    def __init__(self, args: argparse.Namespace) -> None:
+        tty = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+        self.mode = "off" if args.quiet else "live" if tty else "lines"
+        self.shown: tuple[str, int, str] | None = None
 
-def _status_mode(args: argparse.Namespace) -> StatusMode:
-    if args.quiet:
-        return "off"
-    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
-        return "live"
-    return "lines"
-
-
-class _Status:
-    """The status of one generation on stderr: one line rewritten in place on a terminal, plain lines otherwise."""
-
-    def __init__(self, stream: TextIO, *, mode: StatusMode, demo: bool) -> None:
-        self.stream, self.mode, self.demo = stream, mode, demo
-        self.started = time.monotonic()
-        self.prediction: Prediction | None = None
-        self.images = 0
-        self._shown: tuple[str, int, str] | None = None
-        self._drawn = False
-
-    def update(self, update: Update) -> None:
-        first = self.prediction is None
-        self.prediction, self.images = update.prediction, len(update.images)
-        if first and self.mode == "lines":
-            print(f"prediction {update.prediction.id}" + (" (DEMO backend)" if self.demo else ""),
-                  file=self.stream, flush=True)
-        self._draw()
-
-    def tick(self) -> None:
-        if self.mode == "live":
-            self._draw()
-
-    def _text(self) -> str:
-        from .display import status_text
-
-        return status_text(self.prediction, time.monotonic() - self.started, self.images, demo=self.demo)
-
-    def _draw(self) -> None:
+    def draw(self, state: RunState) -> None:
+        shown = (state.status, len(state.images), state.last_log_line)
         if self.mode == "live":
             width = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
-            text = self._text()
-            text = text if len(text) <= width else text[: width - 1] + "…"
-            self.stream.write(f"\r{text}\x1b[K")
-            self.stream.flush()
-            self._drawn = True
-        elif self.mode == "lines" and self.prediction is not None:
-            shown = (self.prediction.status, self.images, self.prediction.last_log_line)
-            if shown != self._shown:
-                self._shown = shown
-                print(self._text(), file=self.stream, flush=True)
+            print(f"\r{shorten(status_text(state), width)}\x1b[K", end="", file=sys.stderr, flush=True)
+        elif self.mode == "lines" and state.id and shown != self.shown:
+            if self.shown is None:
+                print(f"prediction {state.id}" + (" (DEMO backend)" if state.demo else ""), file=sys.stderr)
+            print(status_text(state), file=sys.stderr, flush=True)
+        else:
+            return
+        self.shown = shown
 
     def close(self) -> None:
-        """End the live line (its last state stays on screen)."""
-        if self._drawn:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
-
-
-# -- messages -----------------------------------------------------------------------------------------------
+        """End the live line: its last state (`Run.wait` always draws the last one) stays on screen."""
+        if self.mode == "live" and self.shown is not None:
+            print(file=sys.stderr, flush=True)
 
 
 def _note(args: argparse.Namespace, text: str) -> None:
@@ -1047,8 +730,6 @@ def _note(args: argparse.Namespace, text: str) -> None:
 
 def _print_json(data: Any, token: str) -> None:
     """JSON on stdout, with the token scrubbed from anything a server echoed (it is never put there)."""
-    from .config import scrub
-
     print(scrub(json.dumps(data, indent=2, ensure_ascii=False, default=str), token), flush=True)
 
 
@@ -1065,21 +746,15 @@ def _local_time(iso: str) -> str:
 
 def exit_status(exc: BaseException) -> int:
     """The exit status for an error: 2 usage/validation, 3 service, 4 prediction, 1 anything else."""
-    if isinstance(exc, (ValidationError, _UsageProblem)):
-        return EXIT_USAGE
-    if isinstance(exc, PredictionError):
-        return EXIT_FAILED
-    if isinstance(exc, (APIError, NetworkError, ConfigurationError, OutputError, SeedreamError)):
-        return EXIT_SERVICE
-    return EXIT_INTERNAL
+    return (EXIT_USAGE if isinstance(exc, (ValidationError, _UsageProblem)) else EXIT_FAILED
+            if isinstance(exc, PredictionError) else EXIT_SERVICE if isinstance(exc, SeedreamError) else EXIT_INTERNAL)
 
 
 def _error_lines(exc: BaseException) -> list[str]:
     if isinstance(exc, ValidationError):
         head = ("the service rejected the input" if exc.status == 422 else "invalid input") + "; fix and try again:"
-        return [head] + [f"  {option_label(p.field)}: {str(p)[len(p.field) + 2:]}" for p in exc.invalid_fields]
-    text = str(exc) or type(exc).__name__
-    lines = text.splitlines()
+        return [head, *(f"  {line}" for line in options.problem_lines(exc))]
+    lines = (str(exc) or type(exc).__name__).splitlines()
     if isinstance(exc, APIError) and type(exc).__name__ not in lines[0]:
         lines[0] = f"{type(exc).__name__}: {lines[0]}"
     if isinstance(exc, DeadlineExceeded) and exc.prediction is not None:
@@ -1096,47 +771,30 @@ def _report(prog: str, exc: BaseException, debug: bool, json_mode: bool) -> int:
     if status == EXIT_INTERNAL:
         lines = [f"internal error: {type(exc).__name__}: {lines[0]}", "run again with --debug for the traceback"
                  if not debug else "this is a bug; please report it with the traceback above"]
-    print(f"{prog}: {lines[0]}", file=sys.stderr)
-    for line in lines[1:]:
-        print(f"  {line}" if not line.startswith("  ") else line, file=sys.stderr)
-    sys.stderr.flush()
+    print(f"{prog}: {lines[0]}", *(line if line.startswith("  ") else f"  {line}" for line in lines[1:]), sep="\n",
+          file=sys.stderr, flush=True)
     if json_mode and status != EXIT_INTERNAL:
         prediction = getattr(exc, "prediction", None)
-        print(json.dumps({"error": {"type": type(exc).__name__, "message": "\n".join(lines),
-                                    "exit_status": status},
-                          "prediction": prediction.to_json() if prediction is not None else None}, indent=2),
-              flush=True)
+        print(json.dumps({"error": {"type": type(exc).__name__, "message": "\n".join(lines), "exit_status": status},
+                          "prediction": prediction and prediction.to_json()}, indent=2), flush=True)
     return status
 
 
 @contextlib.contextmanager
-def _termination_cancels(received: list[int]) -> Iterator[None]:
-    """SIGTERM and SIGHUP (``kill``, a closed terminal) interrupt like Ctrl-C, so the prediction is canceled too.
-
-    Only signals left at their default action are taken over: ``nohup`` (SIGHUP
-    ignored) keeps working. Handlers exist only on the main thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        received.append(signum)
-        raise KeyboardInterrupt
-
+def _signals(names: Sequence[str], handler: Callable[[int, FrameType | None], Any], *,
+             only_default: bool) -> Iterator[None]:
+    """``handler`` for these signals while inside (on the main thread: elsewhere there are none). With
+    ``only_default``, signals someone set to be ignored are left alone, so ``nohup`` keeps working."""
     previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        signum = getattr(signal, name, None)
-        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
-            previous[signum] = signal.signal(signum, interrupt)
+    if threading.current_thread() is threading.main_thread():
+        for signum in (getattr(signal, name) for name in names if hasattr(signal, name)):
+            if not only_default or signal.getsignal(signum) == signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, handler)
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-# -- the command -------------------------------------------------------------------------------------------
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1169,19 +827,9 @@ examples:
     return parser
 
 
-def _commands(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
-
-
 def _with_shorthand(argv: list[str], commands: Sequence[str]) -> list[str]:
-    """``seedream "a red fox" --size 1K`` means ``seedream generate ...``.
-
-    Only when the first word is not a command and does not look like a typo of
-    one, so ``seedream histroy`` is an error rather than a paid generation.
-    """
+    """``seedream "a red fox" --size 1K`` means ``seedream generate ...``, unless the first word looks like a
+    misspelt command: ``seedream histroy`` is an error rather than a paid generation."""
     if not argv or argv[0].startswith("-") or argv[0] in commands:
         return argv
     if " " not in argv[0] and difflib.get_close_matches(argv[0], commands, n=1, cutoff=0.6):
@@ -1192,8 +840,8 @@ def _with_shorthand(argv: list[str], commands: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``seedream`` command; returns the exit status."""
     parser = build_parser()
-    raw = list(argv) if argv is not None else sys.argv[1:]
-    args = parser.parse_args(_with_shorthand(raw, _commands(parser)))
+    commands = next(list(a.choices) for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    args = parser.parse_args(_with_shorthand(list(argv) if argv is not None else sys.argv[1:], commands))
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -1204,8 +852,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
         logging.getLogger("seedream_widgets").setLevel(logging.DEBUG)
     received: list[int] = []
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
     try:
-        with _termination_cancels(received):
+        # SIGTERM and SIGHUP (`kill`, a closed terminal) interrupt like Ctrl-C, so the prediction is canceled too.
+        with _signals(("SIGTERM", "SIGHUP"), interrupt, only_default=True):
             return handler(args)
     except _Stopped as stop:
         print(f"{prog}: {stop}", file=sys.stderr, flush=True)

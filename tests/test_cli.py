@@ -22,7 +22,7 @@ from PIL import Image
 
 from seedream_widgets.cli import build_parser, main
 from seedream_widgets.demo import DemoServer
-from seedream_widgets.options import field_for, field_values, imply_sequential, parse_field_text
+from seedream_widgets.options import field_for, field_values, imply_sequential, option_names, parse_field_text
 from seedream_widgets.schema import FIELD, FIELDS
 
 SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
@@ -95,8 +95,8 @@ def test_every_field_with_a_flag_is_an_option_of_generate_and_batch() -> None:
         sub = commands.choices[command]
         options = {opt for action in sub._actions for opt in action.option_strings}
         for spec in FIELDS:
-            if spec.flag:
-                assert spec.flag in options and (not spec.short or spec.short in options), (command, spec.name)
+            if spec.name != "prompt":
+                assert option_names(spec) and set(option_names(spec)) <= options, (command, spec.name)
 
 
 # -- generate ----------------------------------------------------------------------------------------------
@@ -194,15 +194,53 @@ def test_live_status_on_a_terminal_rewrites_one_line(demo_server: DemoServer, wo
     assert "submitting" in terminal and "succeeded" in terminal and "s · " in terminal
 
 
+@pytest.mark.parametrize("options", [[], ["-n", "3"]], ids=["one image", "a set of 3"])
+def test_progress_names_the_prediction_processing_and_its_log_within_1_5_s(workdir: Path, options: list[str]) -> None:
+    """On a backend that takes 6 s the status is not "submitting" for the whole run: within 1.5 s of the create
+    reaching the service, stderr names the prediction, says processing and shows the last log line."""
+    with DemoServer(base_seconds=6, per_image_seconds=0.1) as server:
+        process = start("generate", "a slow fox", "--size", "1K", *options, server=server, cwd=workdir)
+        assert process.stderr is not None
+        lines: list[tuple[float, str]] = []  # (seconds after the create arrived, line)
+        created: float | None = None
+        pending = b""
+
+        def live() -> str | None:
+            ids = server.stats.prediction_ids
+            return next((line for at, line in lines if ids and at <= 1.5 and "processing" in line and ids[0] in line
+                         and "Generating 1024x1024 image" in line), None)
+
+        try:
+            deadline = time.monotonic() + 8
+            while live() is None and time.monotonic() < deadline:
+                if created is None and server.stats.creates:
+                    created = time.monotonic()
+                ready, _, _ = select.select([process.stderr], [], [], 0.02)
+                if ready:
+                    chunk = os.read(process.stderr.fileno(), 4096)
+                    if not chunk:
+                        break
+                    *complete, pending = (pending + chunk).split(b"\n")
+                    at = time.monotonic() - (created if created is not None else time.monotonic())
+                    lines += [(at, line.decode()) for line in complete]
+        finally:
+            process.send_signal(signal.SIGINT)  # no need to wait 6 s: canceled on the service
+            process.communicate(timeout=20)
+        assert live() is not None, lines
+        shown = [line for _, line in lines]
+        assert f"prediction {server.stats.prediction_ids[0]} (DEMO backend)" in shown  # the first status line
+        assert process.returncode == 130 and server.stats.cancels == 1
+
+
 # -- exit codes --------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("args", "expected"), [
-    (["--size", "3K"], ["size (--size)", "3K", "1K, 2K, 4K, custom"]),
-    (["-n", "many"], ["max_images (--max-images)", "whole number"]),
-    (["--size", "3K", "-a", "5:4", "--width", "99"], ["size (--size)", "aspect_ratio (--aspect-ratio)",
-                                                      "width (--width)", "at least 1024"]),
-    (["--image", "missing.png"], ["image_input (--image)", "missing.png"]),
+    (["--size", "3K"], ["-s/--size: ", "3K", "1K, 2K, 4K, custom"]),
+    (["-n", "many"], ["-n/--max-images: ", "whole number"]),
+    (["--size", "3K", "-a", "5:4", "--width", "99"], ["-s/--size: ", "-a/--aspect-ratio: ", "--width: ",
+                                                      "at least 1024"]),
+    (["--image", "missing.png"], ["-i/--image: ", "missing.png"]),
     (["--bogus"], ["unrecognized arguments: --bogus"]),
     (["--timeout", "soon"], ["--timeout", "expected seconds"]),
 ])
