@@ -462,9 +462,6 @@ def test_live_progress_within_1_5_s_on_a_6_s_backend(demo: DemoServer, tmp_path:
     assert run.state.phase == "canceled" and demo.stats.cancels == 1
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the event stream replays the log lines the create answer already "
-                                       "carried, and Run._stream appends them again, so state.logs repeats lines "
-                                       "and last_log_line goes back to an earlier line")
 def test_logs_while_streaming_are_the_services_logs_so_far(client: Seedream, demo: DemoServer) -> None:
     run = client.start("[demo:slow=1] a fox", size="1K", sequential_image_generation="auto", max_images=2)
     states = recorder(run)
@@ -501,12 +498,22 @@ def test_a_deadline_ends_timed_out_keeps_the_journal_and_resume_finishes_it(clie
     assert again.wait(timeout=30).paths == result.paths and again.state.note == "stored earlier"
 
 
-@pytest.mark.xfail(strict=True, reason="bug (or a conflict between issue 14's brief and issue 18's Cancel-After): on "
-                                       "a base that honours Cancel-After, timeout=1 ends 'canceled' with "
-                                       "PredictionCanceled('... was canceled before it finished'), not 'timed_out' "
-                                       "with DeadlineExceeded, and nothing is left to resume")
-def test_a_deadline_ends_timed_out_on_a_base_that_honours_cancel_after(client: Seedream, demo: DemoServer) -> None:
+def test_a_deadline_the_service_enforced_ends_timed_out(client: Seedream, demo: DemoServer) -> None:
+    """timeout= travels as Cancel-After: the service ends the prediction at the deadline; the run says so."""
     run = client.start("[demo:slow=1.5] patience", size="1K", timeout=1)
-    with pytest.raises(SeedreamError):
+    with pytest.raises(DeadlineExceeded) as info:
         run.wait(timeout=30)
-    assert run.state.phase == "timed_out" and isinstance(run.state.error, DeadlineExceeded)
+    assert run.state.phase == "timed_out" and run.state.error is info.value
+    assert demo.prediction(run.id)["status"] == "canceled" and demo.stats.cancels == 0, "ended by the service"
+    assert "deadline" in str(info.value) and "resume(" not in str(info.value), "nothing is left to resume"
+
+
+@pytest.mark.xfail(strict=True, reason="bug: a prediction the service already ended at the Cancel-After deadline "
+                                       "(status canceled, seen by the client) keeps its journal entry, so "
+                                       "in_flight() offers it for resume() (which then fails with PredictionCanceled)")
+def test_a_deadline_the_service_enforced_leaves_nothing_in_flight(client: Seedream, demo: DemoServer) -> None:
+    run = client.start("[demo:slow=1.5] patience", size="1K", timeout=1)
+    with pytest.raises(DeadlineExceeded):
+        run.wait(timeout=30)
+    assert demo.prediction(run.id)["status"] == "canceled"
+    assert client.in_flight() == []
