@@ -344,21 +344,18 @@ class AsyncSeedream:
         path = protocol.create_path(model)
         for _ in range(self.max_retries + 1):
             sent_at = datetime.now(timezone.utc)
+            # Errors are classified here, once: only a request that went out without a usable answer is
+            # ambiguous. Anything else (a 422, a body that cannot be encoded, a bug) is raised as it is,
+            # never retried and never searched for.
             try:
                 data = await self._request("POST", path, json=body, headers=headers, timeout=wait_s + 30,
                                            kind="create", on_sent=on_sent)
-                prediction = self._prediction(data)
+                try:
+                    prediction = self._prediction(data)
+                except ValueError as exc:  # an answer that is not a prediction (no id): one may have been made
+                    raise _AmbiguousCreate(f"the create answered without a prediction ({exc})") from None
             except _AmbiguousCreate as exc:
                 log.info("create was ambiguous (%s); looking for the prediction it may have made", exc)
-                found = await self._find_created(payload, sent_at, grace=self.create_grace)
-                if found is not None:
-                    return found
-                continue
-            except ValueError as exc:
-                if isinstance(exc, SeedreamError):
-                    raise  # a 422 is a clear answer: never resolved as ambiguous nor re-sent
-                # The answer arrived but is not a prediction (no id): the create may have made one.
-                log.info("create answered without a prediction (%s); looking for it", exc)
                 found = await self._find_created(payload, sent_at, grace=self.create_grace)
                 if found is not None:
                     return found

@@ -279,6 +279,7 @@ def test_a_failed_prediction_exits_4_with_the_services_message(demo_server: Demo
 
 
 def test_a_deadline_exits_4_and_show_finishes_the_run_later(demo: DemoServer, workdir: Path) -> None:
+    demo.configure(cancel_after=False)  # a proxy that drops Cancel-After: the prediction goes on after the deadline
     late = seedream("generate", "[demo:slow=1.5] fox", "--size", "1K", "--timeout", "0.3", server=demo, cwd=workdir)
     assert late.returncode == 4
     prediction_id = demo.stats.prediction_ids[0]
