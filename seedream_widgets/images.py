@@ -9,9 +9,11 @@ ratios from 1:3 to 3:1.
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import os
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +198,8 @@ async def download_image(http: httpx.AsyncClient, url: str, dest: Path, *, predi
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise OutputError(f"output {url} is {int(declared) / 1e6:.0f} MB{where}, over the "
                                   f"{max_bytes / 1e6:.0f} MB limit", url=url, prediction_id=prediction_id)
+            if declared and declared.isdigit():
+                _check_free_space(dest.parent, int(declared))
             with open(partial, "wb") as fh:
                 async for chunk in response.aiter_bytes(256 * 1024):
                     size += len(chunk)
@@ -218,6 +222,19 @@ async def download_image(http: httpx.AsyncClient, url: str, dest: Path, *, predi
 
 
 _HEAD_BYTES = 16
+FREE_SPACE_MARGIN = 1_000_000
+"""Bytes kept free beyond an output's declared size (the sidecar, and the next file's first chunk)."""
+
+
+def _check_free_space(folder: Path, needed: int) -> None:
+    """Fail before writing when the disk cannot hold ``needed`` bytes: the same OSError a full disk gives later."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return  # cannot tell: the write itself will say
+    if free < needed + FREE_SPACE_MARGIN:
+        raise OSError(errno.ENOSPC, f"No space left on device: an output of {needed / 1e6:.1f} MB does not fit in "
+                                    f"the {free / 1e6:.1f} MB free")
 
 
 def _save_data_uri(uri: str, dest: Path, *, prediction_id: str, max_bytes: int) -> SavedImage:

@@ -667,12 +667,11 @@ class Run(Handle[RunState, Result]):
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
             elapsed = time.monotonic() - started
             cost = _cost(client, self._state.input, current, len(results))
-            try:
-                folder = client.gallery.store(current.id, current.created_at, staging,
-                                              _sidecar(client, current, results, elapsed, cost, self._state.input,
-                                                       self._group))
-            except OSError as exc:
-                raise _output_failure(current.id, client.settings.output_dir, exc) from None
+            # An OSError here (no space for the sidecar, a folder that vanished) is handled below like one while
+            # downloading: the journal entry stays, so resume() stores the run once the cause is gone.
+            folder = client.gallery.store(current.id, current.created_at, staging,
+                                          _sidecar(client, current, results, elapsed, cost, self._state.input,
+                                                   self._group))
             result = Result(
                 prediction=current, paths=[folder / image.path.name for image in results], folder=folder,
                 input=redact_input(dict(current.input)), base_url=client.settings.public_base_url,
