@@ -59,3 +59,34 @@ def httpx_code(settings: Settings, bodies: Sequence[Mapping[str, Any]], *,
     return (f"{imports}\n\nbodies = {listing}\nfor body in bodies:\n"
             f"    response = httpx.post(\n        {create_url(settings)!r},\n        headers={headers},\n"
             f"        json=body,\n        timeout={round(wait) + 30},\n    )\n    print(response.json())")
+
+
+# -- the panel's request preview (issue 14, panel door) -------------------------------------------------
+
+__all__ += ["library_code", "shown_body"]
+
+
+def shown_body(settings: Settings, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The create request's JSON for display: data URIs shortened to their type, size and hash."""
+    from .gallery import redact_input
+
+    return protocol.create_body(settings.model, redact_input(payload))
+
+
+def library_code(settings: Settings, payload: Mapping[str, Any], image_sources: Sequence[str] = (),
+                 image_note: str = "") -> str:
+    """Python with seedream_widgets that sends ``payload``; ``image_sources`` stand for its input images."""
+    from .config import DEFAULT_MODEL
+
+    args = [] if settings.demo else [f"base_url={settings.public_base_url!r}"]
+    if settings.model != DEFAULT_MODEL:
+        args.append(f"model={settings.model!r}")
+    where = "no token: the local demo backend" if settings.demo else f"reads ${token_reference(settings)[0]}"
+    lines = ["from seedream_widgets import Seedream", "", f"client = Seedream({', '.join(args)})  # {where}",
+             "result = client.generate(", f"    {payload.get('prompt', '')!r},"]
+    for name, value in payload.items():
+        if name == "image_input":
+            lines.append(f"    image_input={list(image_sources)!r},{'  # ' + image_note if image_note else ''}")
+        elif name != "prompt":
+            lines.append(f"    {name}={value!r},")
+    return "\n".join([*lines, ")", "result.paths"])
