@@ -351,6 +351,11 @@ def test_status_shows_processing_the_id_and_the_log_line_within_1_5_s(fields: di
                 time.sleep(0.02)
             assert set(seen) == {"processing", "id", "log line"}, f"1.5 s after Generate: {seen}, {panel.status.value}"
             assert panel.running and not started.done()
+            # Between the run's states (none come for seconds here) the front end's clock ticks redraw the line.
+            seconds = float(re.findall(r"([0-9.]+) s ·", panel.status.value)[0])
+            time.sleep(0.3)
+            panel._clock.value += 1  # what the browser's timer sends twice a second
+            assert float(re.findall(r"([0-9.]+) s ·", panel.status.value)[0]) >= seconds + 0.2  # (shown to 0.1 s)
         finally:
             panel.cancel()
             wait_until(lambda: not panel.running, what="the cancel")
