@@ -312,7 +312,9 @@ def test_generate_fills_gallery_disk_history_and_callbacks(make_panel: Callable[
     payload = panel.value.to_payload() if panel.value else {}
     panel.generate_button.click()
     assert panel.running and panel.generate_button.disabled and not panel.cancel_button.disabled
-    result = finished(panel, panel.generate())  # while running, generate() returns the same run
+    started = panel.generate()  # while running, generate() returns the run in flight (the click's)
+    assert panel.generate() is started
+    result = finished(panel, started)
     wait_until(lambda: seen, what="the on_result callback")
     assert not panel.running and panel.result is result and seen == [result]
     assert demo_server.prediction(result.id)["input"] == payload
