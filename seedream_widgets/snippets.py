@@ -61,9 +61,37 @@ def httpx_code(settings: Settings, bodies: Sequence[Mapping[str, Any]], *,
             f"        json=body,\n        timeout={round(wait) + 30},\n    )\n    print(response.json())")
 
 
-# -- for the magic's --dry-run (front doors do not import `protocol`) --------------------------------------
+# -- what the front doors show of a request (they do not import `protocol`) ---------------------------
+
+__all__ += ["create_body", "library_code", "shown_body"]
 
 
 def create_body(settings: Settings, payload: Mapping[str, Any]) -> dict[str, Any]:
     """The create request's JSON for ``payload``: ``{"input": ...}``, plus ``version`` when the model pins one."""
     return protocol.create_body(settings.model, payload)
+
+
+def shown_body(settings: Settings, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The create request's JSON for display: data URIs shortened to their type, size and hash."""
+    from .gallery import redact_input
+
+    return protocol.create_body(settings.model, redact_input(payload))
+
+
+def library_code(settings: Settings, payload: Mapping[str, Any], image_sources: Sequence[str] = (),
+                 image_note: str = "") -> str:
+    """Python with seedream_widgets that sends ``payload``; ``image_sources`` stand for its input images."""
+    from .config import DEFAULT_MODEL
+
+    args = [] if settings.demo else [f"base_url={settings.public_base_url!r}"]
+    if settings.model != DEFAULT_MODEL:
+        args.append(f"model={settings.model!r}")
+    where = "no token: the local demo backend" if settings.demo else f"reads ${token_reference(settings)[0]}"
+    lines = ["from seedream_widgets import Seedream", "", f"client = Seedream({', '.join(args)})  # {where}",
+             "result = client.generate(", f"    {payload.get('prompt', '')!r},"]
+    for name, value in payload.items():
+        if name == "image_input":
+            lines.append(f"    image_input={list(image_sources)!r},{'  # ' + image_note if image_note else ''}")
+        elif name != "prompt":
+            lines.append(f"    {name}={value!r},")
+    return "\n".join([*lines, ")", "result.paths"])

@@ -16,11 +16,14 @@ import ipywidgets as widgets
 import pytest
 from PIL import Image
 
-from seedream_widgets import PredictionFailed, Result, Seedream, SeedreamInput, ValidationError
-from seedream_widgets import panel as panel_module
+from seedream_widgets import PredictionCanceled, PredictionFailed, Result, Seedream, SeedreamInput, ValidationError
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.images import to_image_uri
-from seedream_widgets.panel import GALLERY_PX, SeedreamPanel, _descendants
+from seedream_widgets.panel import SeedreamPanel
+from seedream_widgets.panel import widget as panel_module
+from seedream_widgets.panel.layout import descendants
+from seedream_widgets.panel.results import GALLERY_PX
+from seedream_widgets.run import Run
 from seedream_widgets.schema import FIELDS, MAX_INPUT_IMAGES, output_pixels
 
 SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
@@ -51,7 +54,7 @@ def upload(panel: SeedreamPanel, *files: tuple[str, bytes]) -> None:
 def state_text(widget: Any) -> str:
     """Every synced trait of every widget under ``widget``, as one string."""
     parts = []
-    for w in _descendants(widget):
+    for w in descendants(widget):
         state = w.get_state()
         parts.append(json.dumps(state, default=lambda v: base64.b64encode(bytes(v)).decode("ascii")))
     return "\n".join(parts)
@@ -87,8 +90,15 @@ def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
     wait_until(lambda: not any(p.running for p in panels), what="closed panels to stop")
 
 
+def finished(panel: SeedreamPanel, run: Run) -> Result:
+    """The run's result once the panel has drawn it (it draws the outcome on the notifier thread as the run ends)."""
+    result = run.wait(WAIT)
+    wait_until(lambda: not panel.running, what="the panel to draw the outcome")
+    return result
+
+
 def run(panel: SeedreamPanel) -> Result:
-    return panel.generate().result(timeout=WAIT)
+    return finished(panel, panel.generate())
 
 
 # -- the controls come from the field table -----------------------------------------------------
@@ -140,7 +150,7 @@ def test_each_control_maps_to_the_payload_and_to_what_the_backend_received(
     payload = {"prompt": "a lighthouse at dusk", **expected}
     assert panel.value is not None and panel.value.to_payload() == payload
     assert panel.value == SeedreamInput.from_payload(payload)
-    assert json.loads(re.sub(r"<[^>]+>", "", panel._payload_view.value).replace("&quot;", '"')) == {"input": payload}
+    assert json.loads(re.sub(r"<[^>]+>", "", panel._preview.json.value).replace("&quot;", '"')) == {"input": payload}
     if changes.get("size", "2K") != "2K":  # (2K renders slowly in the demo; the mapping above is what matters)
         result = run(panel)
         assert demo_server.prediction(result.id)["input"] == payload
@@ -151,16 +161,16 @@ def test_width_height_only_for_custom_and_max_images_only_for_auto(make_panel: C
     c = panel.controls
     assert c["width"].disabled and c["height"].disabled and c["max_images"].disabled
     assert not c["aspect_ratio"].disabled
-    assert "custom size" in panel._notes["width"].value
+    assert "only when size is custom" in panel._controls.notes["width"].value  # the schema's words
     c["size"].value = "custom"
     assert not c["width"].disabled and not c["height"].disabled
-    assert c["aspect_ratio"].disabled and "ignored" in panel._notes["aspect_ratio"].value
-    assert "2048×2048" in panel._notes["height"].value
+    assert c["aspect_ratio"].disabled and "ignored" in panel._controls.notes["aspect_ratio"].value
+    assert "2048×2048" in panel._controls.notes["height"].value
     c["sequential_image_generation"].value = "auto"
-    assert not c["max_images"].disabled and panel._notes["max_images"].value == ""
+    assert not c["max_images"].disabled and panel._controls.notes["max_images"].value == ""
     c["size"].value = "1K"
     c["aspect_ratio"].value = "16:9"
-    assert "1280×720" in panel._notes["aspect_ratio"].value
+    assert "1280×720" in panel._controls.notes["aspect_ratio"].value
 
 
 def test_invalid_input_disables_generate_and_says_why(make_panel: Callable[..., SeedreamPanel],
@@ -185,7 +195,7 @@ def test_invalid_input_disables_generate_and_says_why(make_panel: Callable[..., 
         strict.controls["width"].value = 5000
         strict.generate_button.click()  # a click on a disabled button (possible in Python) sends nothing
         with pytest.raises(ValidationError):
-            strict.generate().result(timeout=1)
+            strict.generate()
         assert demo.stats.creates == 0 and not strict.running
     panel.controls["width"].value = 4096
     assert not panel.generate_button.disabled and panel._problems_box.value == ""
@@ -238,11 +248,11 @@ def test_upload_keeps_thumbnails_only_and_clears_the_uploader(make_panel: Callab
     sizes = data_uri_images(state_text(panel))
     assert sizes and max(max(s) for s in sizes) <= 192
     assert to_image_uri(big) not in state_text(panel)
-    assert "1600×900" not in panel._notes["aspect_ratio"].value
+    assert "1600×900" not in panel._controls.notes["aspect_ratio"].value
     w, h = output_pixels("2K", "match_input_image", input_aspect=1600 / 900)  # follows the first input's shape
-    assert f"{w}×{h}" in panel._notes["aspect_ratio"].value
-    assert "2/10" in panel._inputs_title.value
-    panel._inputs_box.children[0].children[1].click()  # remove a.png
+    assert f"{w}×{h}" in panel._controls.notes["aspect_ratio"].value
+    assert "2/10" in panel._inputs.title.value
+    panel._inputs.box.children[0].children[1].click()  # remove a.png
     assert list(panel.inputs) == [to_image_uri(png_bytes())]
 
 
@@ -251,7 +261,7 @@ def test_refuses_large_and_non_image_uploads_with_a_message(make_panel: Callable
     huge = b"\x89PNG\r\n\x1a\n" + bytes(11 * 1024 * 1024)
     upload(panel, ("huge.png", huge), ("notes.txt", b"hello"), ("ok.png", png_bytes()))
     assert len(panel.inputs) == 1
-    notice = panel._notice.value
+    notice = panel._inputs.notice.value
     assert "huge.png (11.0 MB)" in notice and "10 MB" in notice and "resize" in notice
     assert "notes.txt" in notice and "not an image" in notice
     assert panel.uploader.value == ()
@@ -265,9 +275,9 @@ def test_at_most_ten_inputs_and_the_fifteen_image_rule_live(make_panel: Callable
     assert panel.value is not None and panel.value.max_images == 12
     upload(panel, *[(f"more{i}.png", png_bytes(color=(0, i * 20, 0))) for i in range(9)])
     assert len(panel.inputs) == MAX_INPUT_IMAGES and slider.max == 5
-    assert "skipped more7.png, more8.png" in panel._notice.value
+    assert "skipped more7.png, more8.png" in panel._inputs.notice.value
     assert panel.uploader.disabled and panel.add_url_button.disabled and panel.url_box.disabled
-    assert "10/10 (full)" in panel._inputs_title.value
+    assert "10/10 (full)" in panel._inputs.title.value
     assert panel.add_input("https://example.com/one-more.png") is False
     assert panel.value is not None and len(panel.value.image_input) + panel.value.max_images == 15
     panel.remove_input(0)
@@ -279,7 +289,7 @@ def test_add_from_url_or_path(make_panel: Callable[..., SeedreamPanel], tmp_path
     panel.url_box.value = "https://example.com/cat.png"
     panel.add_url_button.click()
     assert panel.inputs == ("https://example.com/cat.png",) and panel.url_box.value == ""
-    assert "shape of the first input image" in panel._notes["aspect_ratio"].value
+    assert "shape of the first input image" in panel._controls.notes["aspect_ratio"].value
     path = tmp_path / "dog.png"
     path.write_bytes(png_bytes())
     panel.url_box.value = str(path)
@@ -287,8 +297,8 @@ def test_add_from_url_or_path(make_panel: Callable[..., SeedreamPanel], tmp_path
     assert list(panel.inputs)[1:] == [to_image_uri(path)]
     panel.url_box.value = "ftp://example.com/x.png"
     panel.add_url_button.click()
-    assert len(panel.inputs) == 2 and "ftp:" in panel._notice.value
-    assert str(path) in panel._python_view.value
+    assert len(panel.inputs) == 2 and "ftp:" in panel._inputs.notice.value
+    assert str(path) in panel._preview.python.value
 
 
 # -- running --------------------------------------------------------------------------------------
@@ -302,7 +312,10 @@ def test_generate_fills_gallery_disk_history_and_callbacks(make_panel: Callable[
     payload = panel.value.to_payload() if panel.value else {}
     panel.generate_button.click()
     assert panel.running and panel.generate_button.disabled and not panel.cancel_button.disabled
-    result = panel.generate().result(timeout=WAIT)  # while running, generate() returns the same run
+    started = panel.generate()  # while running, generate() returns the run in flight (the click's)
+    assert panel.generate() is started
+    result = finished(panel, started)
+    wait_until(lambda: seen, what="the on_result callback")
     assert not panel.running and panel.result is result and seen == [result]
     assert demo_server.prediction(result.id)["input"] == payload
     assert len(result.paths) == 2 and all(p.is_file() for p in result.paths)
@@ -315,15 +328,46 @@ def test_generate_fills_gallery_disk_history_and_callbacks(make_panel: Callable[
     assert link and (Path.cwd() / link.group(1).replace("%20", " ")).resolve() == result.paths[0].resolve()
     assert all(max(size) <= GALLERY_PX for size in data_uri_images(state_text(panel)))
     assert "succeeded" in panel.status.value and result.id in panel.status.value
-    assert "Run #1" in panel._gallery_title.value and len(panel.history.children) == 1
+    assert "Run #1" in panel._gallery.title.value and len(panel.history.children) == 1
     assert panel.runs == [result] and panel.error.value == ""
     assert not panel.generate_button.disabled and panel.cancel_button.disabled
+
+
+@pytest.mark.parametrize("fields", [{}, {"sequential_image_generation": "auto", "max_images": 2}],
+                         ids=["one image", "a set"])
+def test_status_shows_processing_the_id_and_the_log_line_within_1_5_s(fields: dict[str, Any], tmp_path: Path) -> None:
+    """On a backend that takes 6 s, the status line is live at once: "processing", the prediction id and the
+    last log line, within 1.5 s of Generate (the create is held 1 s at most, then the run is followed)."""
+    with DemoServer(base_seconds=6) as server, Seedream(base_url=server.base_url, output_dir=tmp_path) as client:
+        panel = SeedreamPanel(client, prompt="a slow lighthouse", size="1K", **fields)
+        try:
+            clicked = time.monotonic()
+            started = panel.generate()
+            seen: dict[str, float] = {}
+            while time.monotonic() - clicked < 1.5 and len(seen) < 3:
+                value = panel.status.value
+                for what, shown in (("processing", "processing" in value), ("id", bool(started.id) and
+                                    started.id in value), ("log line", "Generating 1024x1024 image" in value)):
+                    if shown:
+                        seen.setdefault(what, round(time.monotonic() - clicked, 2))
+                time.sleep(0.02)
+            assert set(seen) == {"processing", "id", "log line"}, f"1.5 s after Generate: {seen}, {panel.status.value}"
+            assert panel.running and not started.done()
+            # Between the run's states (none come for seconds here) the front end's clock ticks redraw the line.
+            seconds = float(re.findall(r"([0-9.]+) s ·", panel.status.value)[0])
+            time.sleep(0.3)
+            panel._clock.value += 1  # what the browser's timer sends twice a second
+            assert float(re.findall(r"([0-9.]+) s ·", panel.status.value)[0]) >= seconds + 0.2  # (shown to 0.1 s)
+        finally:
+            panel.cancel()
+            wait_until(lambda: not panel.running, what="the cancel")
+            panel.close()
 
 
 def test_failed_run_shows_the_services_message(make_panel: Callable[..., SeedreamPanel]) -> None:
     panel = make_panel(prompt="a fox [demo:fail=the model tripped]", size="1K")
     with pytest.raises(PredictionFailed):
-        panel.generate().result(timeout=WAIT)
+        panel.generate().wait(WAIT)
     wait_until(lambda: not panel.running)
     assert "the model tripped" in panel.error.value and "failed" in panel.status.value
     assert panel.result is None and not panel.generate_button.disabled
@@ -333,12 +377,14 @@ def test_cancel_reaches_the_service(demo: DemoServer, tmp_path: Path,
                                    make_panel: Callable[..., SeedreamPanel]) -> None:
     with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
         panel = make_panel(own, prompt="slow [demo:slow=5]", size="1K")
-        future = panel.generate()
+        started = panel.generate()
         wait_until(lambda: demo.stats.creates == 1, what="the create")
         panel.cancel_button.click()
         assert "canceling" in panel.status.value
         wait_until(lambda: not panel.running, what="the cancel to finish")
-        assert future.cancelled()
+        assert started.state.phase == "canceled"
+        with pytest.raises(PredictionCanceled):
+            started.wait(WAIT)
         assert demo.stats.cancels >= 1
         assert demo.prediction(demo.stats.prediction_ids[0])["status"] == "canceled"
         assert "canceled" in panel.status.value and panel.error.value == ""
@@ -351,11 +397,12 @@ def test_use_as_input_sends_the_stored_file(make_panel: Callable[..., SeedreamPa
     first = run(panel)
     panel.gallery.children[0].children[1].click()  # "Use as input"
     assert panel.inputs == (to_image_uri(first.paths[0]),)
-    assert "1.jpg" in panel._inputs_box.children[0].children[0].value or len(panel._inputs_box.children) == 1
+    assert len(panel._inputs.box.children) == 1
+    assert first.paths[0].name in panel._inputs.box.children[0].children[0].value  # the thumbnail's label
     panel.controls["prompt"].value = "the same cottage in winter"
     second = run(panel)
     assert demo_server.prediction(second.id)["input"]["image_input"] == [to_image_uri(first.paths[0])]
-    assert str(first.paths[0]) in panel._python_view.value
+    assert str(first.paths[0]) in panel._preview.python.value
 
 
 def test_history_restores_settings_inputs_and_gallery(make_panel: Callable[..., SeedreamPanel]) -> None:
@@ -372,7 +419,7 @@ def test_history_restores_settings_inputs_and_gallery(make_panel: Callable[..., 
     assert panel.inputs == (to_image_uri(png_bytes()),)
     assert panel.value is not None and panel.value.to_payload() == {
         **first.prediction.input, "image_input": [to_image_uri(png_bytes())]}
-    assert "Run #1" in panel._gallery_title.value and panel.result is not first
+    assert "Run #1" in panel._gallery.title.value and panel.result is not first
     assert first.paths[0].name in panel.gallery.children[0].children[0].outputs[0]["data"]["text/html"]
     with pytest.raises(KeyError):
         panel.restore(9)
@@ -384,10 +431,10 @@ def test_token_never_in_widget_state(demo: DemoServer, tmp_path: Path,
         panel = make_panel(real, prompt="a fox", size="1K")
         upload(panel, ("a.png", png_bytes()))
         run(panel)
-        panel._preview.selected_index = 0
+        panel._preview.accordion.selected_index = 0
         text = state_text(panel)
         assert SENTINEL not in text
-        assert "$SEEDREAM_API_TOKEN" in panel._curl_view.value and "r8_…" in panel._curl_view.value
+        assert "$SEEDREAM_API_TOKEN" in panel._preview.curl.value and "r8_…" in panel._preview.curl.value
         assert "DEMO" not in panel.badge.value
 
 
@@ -402,7 +449,7 @@ def test_kernel_stays_responsive_during_a_generation(demo: DemoServer, tmp_path:
         assert click_seconds < 0.1, f"the click blocked for {click_seconds:.3f} s"
         assert slow.running
         assert sum(range(1000)) == 499500  # "another cell" runs at once
-        owl = other.generate().result(timeout=WAIT)  # and another panel finishes meanwhile
+        owl = other.generate().wait(WAIT)  # and another panel finishes meanwhile
         assert owl.paths and slow.running
         slow.cancel()
         wait_until(lambda: not slow.running)
@@ -413,12 +460,14 @@ def test_rerunning_the_cell_closes_the_old_panel(monkeypatch: pytest.MonkeyPatch
     with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
         monkeypatch.setattr(panel_module, "_cell_identity", lambda: ("cell-1", "request-1"))
         old = make_panel(own, prompt="[demo:slow=5] x", size="1K")
-        future = old.generate()
+        started = old.generate()
         wait_until(lambda: demo.stats.creates == 1)
         sibling = make_panel(own, prompt="made by the same run of the cell")
         monkeypatch.setattr(panel_module, "_cell_identity", lambda: ("cell-1", "request-2"))
         new = make_panel(own, prompt="y")
-        assert future.cancelled() and old._closed and sibling._closed and not new._closed
+        assert old._closed and sibling._closed and not new._closed
+        with pytest.raises(PredictionCanceled):
+            started.wait(WAIT)
         wait_until(lambda: not old.running and demo.stats.cancels >= 1, what="the old run's cancel")
         monkeypatch.setattr(panel_module, "_cell_identity", lambda: ("cell-2", "request-3"))
         make_panel(own, prompt="z")
@@ -428,7 +477,7 @@ def test_rerunning_the_cell_closes_the_old_panel(monkeypatch: pytest.MonkeyPatch
 def test_close_cancels_and_closes_every_widget(demo: DemoServer, tmp_path: Path) -> None:
     with Seedream(base_url=demo.base_url, output_dir=tmp_path) as own:
         panel = SeedreamPanel(own, prompt="[demo:slow=5] x", size="1K")
-        everything = list(_descendants(panel))
+        everything = list(descendants(panel))
         panel.generate()
         wait_until(lambda: demo.stats.creates == 1)
         panel.close()

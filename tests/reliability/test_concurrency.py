@@ -251,16 +251,18 @@ def test_two_panels_and_a_magic_at_once_in_one_kernel(tmp_path: Path, figures: F
                                          SEEDREAM_OUTPUT_DIR=str(root)) as kernel:
         (p1, f1, _, _), (p2, f2, _, _), (p3, _, _, _) = doors.values()
         started = kernel.run(
-            "import json\nfrom seedream_widgets import SeedreamPanel\n%load_ext seedream_widgets\n"
+            "import json, time\nfrom seedream_widgets import SeedreamPanel\n%load_ext seedream_widgets\n"
             f"one = SeedreamPanel(prompt={p1!r}, size='1K', **{f1!r})\n"
             f"two = SeedreamPanel(prompt={p2!r}, size='1K', **{f2!r})\n"
-            "futures = [one.generate(), two.generate()]\n"
+            "runs = [one.generate(), two.generate()]\n"
             "print(json.dumps([one.running, two.running]))")
         assert started.ok and started.json() == [True, True], "both panels returned at once, still running"
         magic = kernel.run(f"%%seedream -s 1K -a 3:4 -o fox\n{p3}")
         assert magic.ok, magic.everything()
         report = kernel.run(
-            "ones = [f.result(timeout=60) for f in futures] + [fox]\n"
+            "ones = [run.wait(60) for run in runs] + [fox]\n"
+            "while one.running or two.running:  # each panel draws its outcome as its run ends\n"
+            "    time.sleep(0.02)\n"
             "print(json.dumps([{'id': r.id, 'prompt': r.prompt, 'folder': str(r.folder), 'sizes': r.sizes,\n"
             "                   'paths': [str(p) for p in r.paths]} for r in ones]\n"
             "                 + [[one.result.id, two.result.id]]))")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
@@ -30,7 +31,8 @@ from seedream_widgets import OutputError, PredictionFailed, Result, Seedream, Se
 from seedream_widgets.client import Update
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.display import comparison_html, error_html, status_html
-from seedream_widgets.panel import SeedreamPanel, _descendants
+from seedream_widgets.panel import SeedreamPanel
+from seedream_widgets.panel.layout import descendants
 
 from .conftest import SENTINEL, Figures, in_fresh_thread, journal_ids, leftovers
 
@@ -218,7 +220,7 @@ def panel_html(panel: SeedreamPanel) -> str:
     placeholders) are set as DOM text or attributes by ipywidgets and never parsed.
     """
     texts: list[str] = []
-    for widget in _descendants(panel):
+    for widget in descendants(panel):
         if isinstance(widget, (widgets.HTML, widgets.HTMLMath)):
             texts.append(widget.value)
         elif isinstance(widget, widgets.Output):
@@ -228,9 +230,17 @@ def panel_html(panel: SeedreamPanel) -> str:
     return "\n".join(texts)
 
 
+def shown(panel: SeedreamPanel, timeout: float = 10.0) -> None:
+    """Wait for the panel to draw its run's outcome (on the notifier thread, as the run ends)."""
+    deadline = time.monotonic() + timeout
+    while panel.running:
+        assert time.monotonic() < deadline, "the panel never drew the run's outcome"
+        time.sleep(0.02)
+
+
 def panel_text(panel: SeedreamPanel) -> str:
     """Every string in the synced state of every widget of the panel (for the token check)."""
-    return "\n".join(json.dumps(w.get_state(), default=lambda v: "<bytes>") for w in _descendants(panel))
+    return "\n".join(json.dumps(w.get_state(), default=lambda v: "<bytes>") for w in descendants(panel))
 
 
 @pytest.mark.parametrize(("name", "fault", "error"), [
@@ -247,14 +257,16 @@ def test_panel_widget_state_escapes_hostile_text(name: str, fault: str | None, e
         try:
             if fault:
                 server.inject(fault)
-            future = panel.generate()
+            run = panel.generate()
             if error is None:
-                assert isinstance(future.result(timeout=30), Result)
+                assert isinstance(run.wait(30), Result)
+                shown(panel)
                 panel.restore(1)  # the history entry's tooltips and the restored controls carry the prompt too
                 figures.finished()
             else:
                 with pytest.raises(error):
-                    future.result(timeout=30)
+                    run.wait(30)
+                shown(panel)
                 assert panel.error.value, "the error box shows the message"
                 assert leftovers(root) == []
                 figures.refuse("hostile outputs" if fault != "html" else "hostile text")

@@ -73,9 +73,9 @@ CELLS: list[tuple[str, bool]] = [
     ("%%seedream -s 1K\n[demo:fail=the model ran out of paint] a fox", True),
     ("%%seedream --debug -s 3K\na fox with a bad size", True),
     ("panel = SeedreamPanel(prompt='a lighthouse at dusk', size='1K')\n"
-     "panel.generate().result(timeout=60)\npanel", False),
+     "panel.generate().wait(60)\npanel", False),
     ("failing = SeedreamPanel(prompt='[demo:fail=no more paint] a boat', size='1K')\n"
-     "try:\n    failing.generate().result(timeout=60)\nexcept SeedreamError as exc:\n    show(exc)\nfailing", False),
+     "try:\n    failing.generate().wait(60)\nexcept SeedreamError as exc:\n    show(exc)\nfailing", False),
     ("client = Seedream()\n"
      "result = client.generate('a paper crane', size='1K')\n"
      "for thing in (client, client.core, client.settings, result, result.prediction, panel, panel.client):\n"
