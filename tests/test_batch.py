@@ -224,7 +224,7 @@ def test_compare_without_an_axis_is_refused(client: Seedream, demo: DemoServer) 
 
 
 def test_compare_returns_a_comparison_in_product_order(client: Seedream) -> None:
-    axes = {"size": ["1K", "2K"], "aspect_ratio": ["16:9", "1:1"]}
+    axes: dict[str, Any] = {"size": ["1K", "2K"], "aspect_ratio": ["16:9", "1:1"]}
     batch = client.start_compare("a lighthouse", **axes)
     assert batch.state.label == "compare"
     assert [run.state.label for run in batch.runs] == [

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from seedream_widgets.errors import SeedreamWarning, ValidationError
-from seedream_widgets.models import FieldSpec, builtin_schema
+from seedream_widgets.models import FieldSpec, ModelSchema, builtin_schema
 from seedream_widgets.options import (
     OptionError,
     add_field_options,
@@ -27,8 +27,14 @@ from seedream_widgets.options import (
 )
 from seedream_widgets.schema import FIELD, SeedreamInput
 
-S45 = builtin_schema("bytedance/seedream-4.5")
-assert S45 is not None
+
+def _builtin(model: str) -> ModelSchema:
+    found = builtin_schema(model)
+    assert found is not None
+    return found
+
+
+S45 = _builtin("bytedance/seedream-4.5")
 
 
 # -- names ------------------------------------------------------------------------------------------------
@@ -206,9 +212,9 @@ def test_imply_sequential_leaves_explicit_or_single_settings_alone(fields: dict[
 
 
 def test_imply_sequential_does_nothing_for_a_model_without_sets() -> None:
-    table = builtin_schema("bytedance/seedream-4")
-    assert table is not None
     from dataclasses import replace
+
+    table = _builtin("bytedance/seedream-4")
 
     single = replace(table, fields=tuple(f for f in table.fields if f.name != "sequential_image_generation"))
     assert imply_sequential({"max_images": 3}, schema=single) == ({"max_images": 3}, [])

@@ -308,7 +308,7 @@ def test_async_for_yields_states_and_ends_with_the_final_one(client: Seedream) -
     run = client.start("[demo:slow=1.2] a fox", size="1K")
 
     async def follow() -> list[RunState]:
-        states = []
+        states: list[RunState] = []
         async for state in run:
             states.append(state)
             await asyncio.sleep(0.3)  # a slow consumer: it skips states, never the last one
@@ -343,7 +343,7 @@ def test_async_for_a_prompt_consumer_ends_with_the_final_state(client: Seedream)
             time.sleep(1.0)  # the run's loop is busy a moment longer before it finishes the handle
 
     async def follow() -> list[RunState]:
-        states = []
+        states: list[RunState] = []
         async for state in run:
             if not states:
                 run.subscribe(slow_renderer, deliver="direct")  # after the iterator's own subscription
@@ -361,7 +361,7 @@ def test_await_run_from_asyncio_run(client: Seedream) -> None:
     run = client.start("a fox", size="1K")
 
     async def cell() -> Result:
-        return await asyncio.wait_for(run, 30)  # type: ignore[arg-type]
+        return await asyncio.wait_for(run, 30)
 
     result = asyncio.run(cell())
     assert result is run.result() and result.paths[0].is_file()
@@ -411,7 +411,8 @@ def test_cancel_while_the_create_is_held_finds_the_prediction_and_cancels_it(cli
                                                                              demo: DemoServer) -> None:
     run = client.start("[demo:slow=20] held", size="1K")
     until(lambda: demo.stats.creates == 1)
-    assert run.state.phase == "submitting" and not run.state.id
+    held = run.state
+    assert held.phase == "submitting" and not held.id
     run.cancel()
     assert run.done() and run.state.phase == "canceled"
     assert demo.stats.cancels == 1
@@ -439,7 +440,7 @@ def test_elapsed_grows_while_running_and_is_frozen_once_ended(client: Seedream) 
 def test_live_progress_within_1_5_s_on_a_6_s_backend(demo: DemoServer, tmp_path: Path, stream: bool,
                                                      images: int) -> None:
     demo.configure(base_seconds=6)
-    sets = {"sequential_image_generation": "auto", "max_images": images} if images > 1 else {}
+    sets: dict[str, Any] = {"sequential_image_generation": "auto", "max_images": images} if images > 1 else {}
     with Seedream(token=TOKEN, base_url=demo.base_url, output_dir=tmp_path, stream=stream) as client:
         began = time.monotonic()
         run = client.start("a lighthouse at dusk", size="1K", **sets)
