@@ -108,8 +108,9 @@ class AsyncSeedream:
         stream: bool = True,
         max_cost: float | None = None,
         upload_threshold: int | None = UPLOAD_THRESHOLD,
+        embed_metadata: bool | str | None = None,
     ) -> None:
-        settings = resolve_settings(token, base_url, model, output_dir, max_cost)
+        settings = resolve_settings(token, base_url, model, output_dir, max_cost, embed_metadata)
         if settings.demo and not settings.base_url:
             from .demo import embedded_server
 

@@ -32,6 +32,7 @@ ENV_MODEL = "SEEDREAM_MODEL"
 ENV_OUTPUT_DIR = "SEEDREAM_OUTPUT_DIR"
 ENV_MAX_COST = "SEEDREAM_MAX_COST"
 ENV_CACHE_DIR = "SEEDREAM_CACHE_DIR"
+ENV_EMBED_METADATA = "SEEDREAM_EMBED_METADATA"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Settings:
     token: str = field(default="", repr=False)
     max_cost: float | None = None
     """USD: a run, set, batch or grid whose price at most is higher is refused before anything is sent."""
+    embed_metadata: str = "full"
+    """What each stored image carries: ``full`` (the generation record, A1111 parameters, XMP with the AI
+    label and prompt), ``label`` (only the machine-readable AI label) or ``off`` (the bytes as received)."""
 
     @property
     def public_base_url(self) -> str:
@@ -73,6 +77,7 @@ class Settings:
             "output_dir": str(self.output_dir),
             "token": f"{self.masked_token}" + (f"  [from {self.token_source}]" if self.token else ""),
             "max_cost": "none" if self.max_cost is None else f"${self.max_cost:g} per run, set, batch or grid",
+            "embed_metadata": self.embed_metadata,
         }
 
 
@@ -127,6 +132,7 @@ def resolve_settings(
     model: str | None = None,
     output_dir: str | os.PathLike[str] | None = None,
     max_cost: float | None = None,
+    embed_metadata: bool | str | None = None,
 ) -> Settings:
     """Argument, else environment, else default, for each setting.
 
@@ -176,4 +182,23 @@ def resolve_settings(
         token_source=token_source,
         token=token,
         max_cost=None if limit is None else float(limit),
+        embed_metadata=metadata_mode(embed_metadata),
     )
+
+
+def metadata_mode(value: bool | str | None) -> str:
+    """``full``, ``label`` or ``off`` from an argument (True/False/"label"), else ``SEEDREAM_EMBED_METADATA``."""
+    source = "embed_metadata="
+    if value is None:
+        value, source = os.environ.get(ENV_EMBED_METADATA, "full"), ENV_EMBED_METADATA
+    if isinstance(value, bool):
+        return "full" if value else "off"
+    text = str(value).strip().lower()
+    if text in ("full", "1", "true", "yes", "on", ""):
+        return "full"
+    if text in ("off", "0", "false", "no", "none"):
+        return "off"
+    if text == "label":
+        return "label"
+    raise ConfigurationError(f"{source}{value!r}: expected true (full record), false (nothing) or 'label' "
+                             "(only the AI label)")

@@ -28,6 +28,7 @@ import functools
 import itertools
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -54,6 +55,7 @@ from .gallery import redact_input
 from .images import SavedImage
 from .models import PRICES
 from .prediction import Prediction
+from .provenance import GenerationRecord, embed
 from .result import Result
 from .schema import SeedreamInput
 
@@ -665,13 +667,15 @@ class Run(Handle[RunState, Result]):
             if not downloads:
                 raise PredictionFailed(f"prediction {current.id} succeeded but returned no images", current)
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
+            # Provenance goes into each file before the run is published (off a thread: a 4K PNG is megabytes).
+            marks = await asyncio.to_thread(_embed_all, client, current, results, self._state.input)
             elapsed = time.monotonic() - started
             cost = _cost(client, self._state.input, current, len(results))
             # An OSError here (no space for the sidecar, a folder that vanished) is handled below like one while
             # downloading: the journal entry stays, so resume() stores the run once the cause is gone.
             folder = client.gallery.store(current.id, current.created_at, staging,
                                           _sidecar(client, current, results, elapsed, cost, self._state.input,
-                                                   self._group))
+                                                   self._group, marks))
             result = Result(
                 prediction=current, paths=[folder / image.path.name for image in results], folder=folder,
                 input=redact_input(dict(current.input)), base_url=client.settings.public_base_url,
@@ -836,9 +840,40 @@ def _cost(client: AsyncSeedream, inp: SeedreamInput | None, prediction: Predicti
             "price_source": price.source, "price_as_of": price.as_of}
 
 
+def _embed_all(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage],
+               inp: SeedreamInput | None) -> list[dict[str, Any]]:
+    """Write the generation record into each staged image (`seedream_widgets.provenance`), in place.
+
+    Returns, per image, what the sidecar keeps: the hash of the stored file (the hash as received is
+    the download's) and what was written, or why nothing was. With ``embed_metadata="off"`` the
+    files stay exactly as received.
+    """
+    settings = client.settings
+    if settings.embed_metadata == "off":
+        return [{"sha256": image.sha256, "metadata": {"mode": "off"}} for image in images]
+    marks = []
+    for number, image in enumerate(images, 1):
+        data = image.path.read_bytes()
+        record = GenerationRecord.create(
+            model=prediction.model or (inp.model if inp is not None else settings.model),
+            version=prediction.version, prediction_id=prediction.id,
+            created_at=prediction.created_at, logs=prediction.logs, input=dict(prediction.input),
+            size=(image.width, image.height), index=number, count=len(images), demo=settings.demo,
+            base_url=settings.public_base_url, secrets=[settings.token])
+        out = embed(data, record, "label" if settings.embed_metadata == "label" else "full")
+        if out.changed:
+            partial = image.path.with_name(f".{image.path.name}.embedding")
+            partial.write_bytes(out.data)
+            os.replace(partial, image.path)
+        marks.append({"sha256": out.sha256, "metadata": {
+            "mode": settings.embed_metadata, "written": list(out.written), "skipped": out.skipped,
+            "notes": list(out.notes)}})
+    return marks
+
+
 def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], elapsed: float,
              cost: dict[str, Any] | None, inp: SeedreamInput | None,
-             group: Mapping[str, Any] | None = None) -> dict[str, Any]:
+             group: Mapping[str, Any] | None = None, marks: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What is stored next to the images: everything about the run except the token."""
     settings = client.settings
     data = prediction.to_json()
@@ -851,7 +886,8 @@ def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedIm
         logs=scrub(prediction.logs, settings.token),
         timings={"client_seconds": round(elapsed, 4), "predict_time": prediction.predict_time},
         images=[{"file": i.path.name, "url": i.url, "mime": i.mime, "width": i.width, "height": i.height,
-                 "sha256": i.sha256, "bytes": i.bytes} for i in images],
+                 "received_sha256": i.sha256, "bytes": i.bytes, **(marks[n] if marks else {"sha256": i.sha256})}
+                for n, i in enumerate(images)],
         package=f"seedream-widgets {__version__}",
     )
     if group:

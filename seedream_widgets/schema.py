@@ -32,6 +32,7 @@ from .models import (
     normalise,
     output_pixels,
 )
+from .provenance import ForeignRecord, GenerationRecord, closest_ratio
 
 __all__ = [
     "FIELD",
@@ -45,7 +46,9 @@ __all__ = [
     "Size",
     "check_payload",
     "data_uri",
+    "input_from_record",
     "output_pixels",
+    "restore_input",
     "schema_for",
 ]
 
@@ -177,6 +180,27 @@ class SeedreamInput:
         rest = {k: v for k, v in payload.items() if k != "prompt"}
         return cls(payload["prompt"], schema=table, **rest)
 
+    @classmethod
+    def from_image(cls, source: Any, *, model: str | None = None,
+                   schema: ModelSchema | None = None) -> SeedreamInput:
+        """The input that made an image, read from the record embedded in it (a path, bytes or a PIL image).
+
+        >>> SeedreamInput.from_image("seedream-outputs/2026-12-01/abc/1.png")      # doctest: +SKIP
+        SeedreamInput('a red fox in the snow', size='1K', aspect_ratio='16:9')
+
+        For the model recorded, or ``model`` (keeping what that model has). Also reads AUTOMATIC1111
+        ``parameters`` and ComfyUI prompts as far as they map. What is left out or changed warns
+        (`SeedreamWarning`); `ValidationError` when the image carries no record or no prompt.
+        """
+        from .provenance import read_generation
+
+        record = read_generation(source)
+        if record is None:
+            raise ValidationError([InvalidField("image", "carries no generation record (no seedream record, "
+                                                "AUTOMATIC1111 parameters or ComfyUI prompt)", "missing", None,
+                                                "an image made by seedream-widgets, AUTOMATIC1111 or ComfyUI")])
+        return input_from_record(record, model, schema)
+
     def replace(self, **changes: Any) -> SeedreamInput:
         """A copy with some fields changed (they become explicit); validates again."""
         current = {name: self._values[name] for name in self._explicit}
@@ -234,6 +258,87 @@ def _rebuild(payload: dict[str, Any], schema: ModelSchema) -> SeedreamInput:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SeedreamWarning)
         return SeedreamInput.from_payload(payload, schema=schema)
+
+
+def restore_input(record: GenerationRecord | ForeignRecord, model: str | None = None,
+                  schema: ModelSchema | None = None) -> tuple[SeedreamInput, tuple[str, ...]]:
+    """The input a record describes, for its model or another, and notes on what could not be kept.
+
+    >>> inp, notes = restore_input(read_generation("1.png"), model="bytedance/seedream-5-lite")  # doctest: +SKIP
+
+    See `input_from_record`, which warns with the notes instead of returning them.
+    """
+    notes: list[str] = []
+    if isinstance(record, GenerationRecord):
+        payload = {k: v for k, v in record.input.items()}
+        payload["prompt"] = record.prompt
+        recorded = record.model or None
+        if record.truncated:
+            notes.append(f"{', '.join(record.truncated)} were shortened to fit the file; the full values are in "
+                         "the run's prediction.json")
+    else:
+        payload = dict(record.fields)
+        recorded = None
+        notes.extend(record.notes)
+    target = schema_for(model or recorded, schema)
+    images = payload.get("image_input")
+    if isinstance(images, (list, tuple)):
+        kept = [u for u in images if isinstance(u, str) and not u.lower().startswith("data:")]
+        if len(kept) < len(images):
+            lost = len(images) - len(kept)
+            notes.append(f"{lost} input image{'s' if lost > 1 else ''} sent inline (data: URI) cannot be restored: "
+                         "the record keeps only type, size and hash; add the image again to use it")
+        payload["image_input"] = kept
+        if not kept:
+            del payload["image_input"]
+    if payload.get("size") == "custom" and "size" in target and "custom" not in target.field("size").choices:
+        width, height = payload.pop("width", None), payload.pop("height", None)
+        del payload["size"]
+        if isinstance(width, int) and isinstance(height, int) and "aspect_ratio" in target:
+            payload["aspect_ratio"] = closest_ratio(width, height, target)
+            notes.append(f"{target.model} has no custom size: {width}x{height} became aspect ratio "
+                         f"{payload['aspect_ratio']}")
+    for name in sorted(set(payload) - set(target.names)):
+        notes.append(f"{name} is not a field of {target.model}; left out")
+        del payload[name]
+    for problem in target.check(payload):
+        if problem.field != "prompt" and problem.field in payload:
+            notes.append(f"{problem.field}={payload.pop(problem.field)!r} left out: {problem.description} "
+                         f"(allowed: {problem.allowed})")
+    if not str(payload.get("prompt") or "").strip():
+        raise ValidationError([InvalidField("prompt", "the image's metadata names no prompt", "missing",
+                                            None, target.field("prompt").allowed if "prompt" in target else "")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SeedreamWarning)  # caveats of the recorded settings are not news
+        restored = SeedreamInput.from_payload(payload, schema=target)
+    return restored, tuple(notes)
+
+
+def input_from_record(record: GenerationRecord | ForeignRecord, model: str | None = None,
+                      schema: ModelSchema | None = None) -> SeedreamInput:
+    """The `SeedreamInput` that made an image, rebuilt from its record (what ``SeedreamInput.from_image`` uses).
+
+    >>> record = read_generation("seedream-outputs/2026-11-24/abc/1.png")   # doctest: +SKIP
+    >>> input_from_record(record)                                            # doctest: +SKIP
+    SeedreamInput('a red fox in the snow', size='1K', aspect_ratio='16:9')
+
+    - The recorded payload for the recorded model; with ``model`` (or ``schema``) for that
+      model instead, keeping only the fields it has and the values it accepts.
+    - A model the package has no built-in schema for needs ``schema`` (a client's
+      ``Seedream(model=...).schema``); else `ValidationError` names the model.
+    - Input images sent inline (data: URIs) are not recoverable: the record holds only their
+      type, size and hash. http(s) inputs are kept (they may have expired since).
+    - A `ForeignRecord` gives its mapped fields (prompt, size or aspect ratio) for ``model``
+      or the default model.
+
+    Each thing left out or changed is reported as a `SeedreamWarning`; `restore_input` returns
+    them as notes instead. Raises `ValidationError` when the record names no prompt.
+    """
+    restored, notes = restore_input(record, model, schema)
+    for note in notes:
+        warnings.warn(note, SeedreamWarning, stacklevel=2)
+    return restored
+
 
 
 def check_payload(payload: Mapping[str, Any], *, ignore_unknown: bool = True, model: str | None = None,

@@ -34,13 +34,11 @@ from seedream_widgets.provenance import (
     GenerationRecord,
     embed,
     file_sha256,
-    input_from_record,
     read_generation,
-    restore_input,
     seed_from_logs,
     sha256_hex,
 )
-from seedream_widgets.schema import SeedreamInput, data_uri
+from seedream_widgets.schema import SeedreamInput, data_uri, input_from_record, restore_input
 
 PROMPT = "a red fox in the snow, watercolour: soft light"
 LONG_PROMPT = ("山水之间，一只红狐狸在雪夜里回望，灯笼映照着古老的石桥。" * 200)[:4000]
