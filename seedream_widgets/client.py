@@ -269,7 +269,7 @@ class AsyncSeedream:
                 if kind == "create" and not protocol.is_surely_unsent(exc):
                     raise _AmbiguousCreate(repr(exc)) from exc
                 if attempt >= self.max_retries:
-                    raise NetworkError(f"could not reach {self.settings.base_url} ({type(exc).__name__}) after "
+                    raise NetworkError(f"could not reach {self.settings.public_base_url} ({type(exc).__name__}) after "
                                        f"{attempt + 1} tries; check the connection and the base URL") from None
                 await asyncio.sleep(protocol.backoff_delay(attempt, rng=self._rng))
                 continue
@@ -586,8 +586,11 @@ class AsyncSeedream:
                 images = [images]  # one image is fine without a list
             fields["image_input"] = [to_image_uri(image) for image in images]
         if isinstance(prompt, SeedreamInput):
-            if model is not None and model != prompt.schema.label:
-                prompt, _ = prompt.for_model(self.schema_for(model))
+            pinned = self.settings.model if model is None and ":" in self.settings.model \
+                and prompt.model == self.settings.model.split(":", 1)[0] else None
+            target = model or pinned  # an input of the client's model runs on the version the client pins
+            if target is not None and target != prompt.schema.label:
+                prompt, _ = prompt.for_model(self.schema_for(target))
             return prompt.replace(**fields) if fields else prompt
         return SeedreamInput(prompt, schema=self.schema_for(model), **fields)
 

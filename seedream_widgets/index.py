@@ -316,10 +316,14 @@ class GalleryIndex:
     def get(self, prediction_id: str) -> sqlite3.Row | None:
         return self._connect().execute("SELECT * FROM runs WHERE id = ?", (prediction_id,)).fetchone()  # type: ignore[no-any-return]
 
-    def prefix(self, prefix: str, limit: int = 20) -> list[sqlite3.Row]:
-        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        return list(self._connect().execute(
-            "SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' ORDER BY saved_at DESC LIMIT ?", (escaped + "%", limit)))
+    def prefix(self, prefix: str, limit: int | None = None) -> list[sqlite3.Row]:
+        """Runs whose id starts with ``prefix`` (case matters, as in ``find``), newest first."""
+        sql = "SELECT * FROM runs WHERE id >= ? AND id < ? ORDER BY saved_at DESC"
+        args: list[Any] = [prefix, prefix + "\U0010ffff"]
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return list(self._connect().execute(sql, args))
 
     def by_input_key(self, model: str, demo: bool) -> list[sqlite3.Row]:
         return list(self._connect().execute(

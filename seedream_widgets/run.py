@@ -220,7 +220,10 @@ class Handle(Generic[S, T]):
         if subscriber.deliver == "notifier":
             notifier().call(deliver, subscriber.context)
         elif subscriber.deliver == "direct":
-            deliver()
+            if self._in_loop_thread() or self._loop.is_closed():
+                deliver()
+            else:  # the first delivery of a subscriber made on another thread: still on the loop
+                self._loop.call_soon_threadsafe(deliver)
         else:
             subscriber.deliver(deliver)
 
@@ -427,6 +430,8 @@ class Run(Handle[RunState, Result]):
         """The comparison this run is a cell of (``{"id", "cell"}``), written to its sidecar."""
         self._create_if_gone = bool(resume_id) and input is not None
         """A batch item matched to a journaled prediction: made afresh if that one is gone, failed or expired."""
+        self._provisional = self._create_if_gone
+        """While True a terminal state does not end the run (the resume may fall back to a create)."""
         self._deadline_seconds = client.deadline_seconds(timeout) if error is None else None
         if error is not None:  # an item that could not even start (invalid input): ended at once
             self._state = replace(self._state, phase="failed", event="error", error=error, ended=time.monotonic())
@@ -476,9 +481,16 @@ class Run(Handle[RunState, Result]):
         return f"<Run {what} {state.status} · {state.elapsed:.1f} s · {len(state.images)} images>"
 
     def _publish(self, **changes: Any) -> RunState:
-        """A new state (on the run's loop), handed to every subscriber."""
+        """A new state (on the run's loop), handed to every subscriber.
+
+        A terminal state is published only once the run's cleanup is over, so the run counts as
+        done before anyone sees it: a subscriber given the final state may call ``result()``.
+        """
         self._state = replace(self._state, **changes)
-        self._changed()
+        if self._state.done and not self._provisional:
+            self._finish()  # marks it done, runs the done callbacks, then hands the state out
+        else:
+            self._changed()
         return self._state
 
     # -- canceling and driving ----------------------------------------------------------------
@@ -536,7 +548,10 @@ class Run(Handle[RunState, Result]):
         deadline = None if self._deadline_seconds is None else started + self._deadline_seconds
         if self._resume_id:
             try:
-                return await self._resume(started, deadline)
+                result = await self._resume(started, deadline)
+                self._provisional = False
+                self._finish()
+                return result
             except DeadlineExceeded:
                 raise  # still running: creating it again would pay twice
             except SeedreamError as exc:
@@ -545,6 +560,7 @@ class Run(Handle[RunState, Result]):
                 # A batch item whose journaled prediction is gone, failed or expired: make it afresh.
                 log.info("resuming %s failed (%s); creating it again", self._resume_id, exc)
                 self._resume_id = ""
+                self._provisional = False
                 self._publish(phase="queued", event="note", error=None, ended=None, prediction=None, images=(),
                               note="")
         prediction, staging = await self._create(started, deadline)
@@ -695,7 +711,10 @@ class Run(Handle[RunState, Result]):
             raise
         except DeadlineExceeded as exc:
             await _cancel_all(downloads)
-            client.gallery.discard(staging)  # the journal entry stays: resume() can finish it later
+            client.gallery.discard(staging)
+            if current.done:  # the service ended it at the deadline: nothing left to resume
+                client.gallery.unjournal(current.id)
+            # else the journal entry stays: a service that ignored Cancel-After may still finish it
             self._publish(phase="timed_out", event="error", error=exc, ended=time.monotonic())
             raise
         except OSError as exc:  # no space, no permission, a vanished folder while downloading

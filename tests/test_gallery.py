@@ -235,9 +235,6 @@ def test_find_prefix_takes_special_characters_literally(tmp_path: Path, prefix: 
         assert found is not None and found.id == expected[0]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: with the SQLite index, find_prefix returns at most 20 runs "
-                                       "(GalleryIndex.prefix(limit=20)); the docstring and the sidecar fallback "
-                                       "return every run whose id starts with the prefix")
 def test_find_prefix_returns_every_match(tmp_path: Path) -> None:
     gallery = Gallery(tmp_path)
     for n in range(25):

@@ -168,9 +168,6 @@ def test_subscribe_direct_delivers_every_state_on_the_runs_loop(client: Seedream
     assert len({id(s) for _, s in got}) == len(got)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: deliver='direct' hands the current state to the callback on the "
-                                       "subscribing thread (inside subscribe()), not on the run's loop as documented; "
-                                       "a state published meanwhile is delivered on the loop at the same time")
 def test_subscribe_direct_delivers_the_current_state_on_the_runs_loop_too(client: Seedream) -> None:
     got: list[str] = []
     run = client.start("[demo:slow=0.3] a fox", size="1K")
@@ -179,9 +176,6 @@ def test_subscribe_direct_delivers_the_current_state_on_the_runs_loop_too(client
     assert set(got) == {"seedream-engine"}
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the final state (state.done) is published before the handle is "
-                                       "finished, so a subscriber told the run ended finds run.done() False and "
-                                       "run.result() raising RuntimeError('run <id> is still succeeded')")
 def test_a_subscriber_told_the_run_ended_can_read_its_result(client: Seedream) -> None:
     seen: list[object] = []
 
@@ -331,10 +325,6 @@ def test_async_for_over_an_ended_run_yields_its_final_state(client: Seedream) ->
     assert asyncio.run(asyncio.wait_for(follow(), 5)) == [run.state]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: Handle.__aiter__ can hang after the final state: it sees the final "
-                                       "state before _finish() sets done(), waits again, and _finish's delivery of "
-                                       "the same state is skipped (subscriber.last), so nothing wakes it (6 in 10 "
-                                       "plain runs hang; a slow direct subscriber makes it certain)")
 def test_async_for_a_prompt_consumer_ends_with_the_final_state(client: Seedream) -> None:
     run = client.start("[demo:slow=0.3] a fox", size="1K")
 
@@ -509,9 +499,6 @@ def test_a_deadline_the_service_enforced_ends_timed_out(client: Seedream, demo: 
     assert "deadline" in str(info.value) and "resume(" not in str(info.value), "nothing is left to resume"
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a prediction the service already ended at the Cancel-After deadline "
-                                       "(status canceled, seen by the client) keeps its journal entry, so "
-                                       "in_flight() offers it for resume() (which then fails with PredictionCanceled)")
 def test_a_deadline_the_service_enforced_leaves_nothing_in_flight(client: Seedream, demo: DemoServer) -> None:
     run = client.start("[demo:slow=1.5] patience", size="1K", timeout=1)
     with pytest.raises(DeadlineExceeded):

@@ -204,7 +204,7 @@ OTHER_DOORS: list[tuple[str, Callable[[Seedream], Any], set[str], tuple[str, ...
     ("generate_many shared bad field", lambda c: c.generate_many(["a", "b"], aspect_ratio="2:1", progress=False)[1],
      {"aspect_ratio"}, (RATIOS,)),
     ("compare without an axis", lambda c: c.compare("x", size="1K", progress=False), {"axes"},
-     ("at least one setting with a list",)),
+     ("at least one axis",)),
     ("timeout negative", lambda c: c.generate("x", size="1K", timeout=-5), {"timeout"}, ("above 0",)),
     ("timeout NaN", lambda c: c.generate("x", size="1K", timeout=math.nan), {"timeout"}, ("above 0",)),
     ("timeout as text", lambda c: c.generate("x", size="1K", timeout="10"), {"timeout"}, ("number of seconds",)),
