@@ -40,11 +40,13 @@ __all__ = [
     "batch_text",
     "comparison_html",
     "demo_badge",
+    "details_html",
     "error_html",
     "error_text",
     "esc",
     "in_notebook",
     "note_html",
+    "prompt_diff_html",
     "result_html",
     "result_text",
     "short_path",
@@ -56,26 +58,38 @@ __all__ = [
 ]
 
 COLORS = {
-    "text": "var(--jp-ui-font-color1, #1f2937)",
-    "muted": "var(--jp-ui-font-color2, #4b5563)",
-    "border": "var(--jp-border-color2, #d1d5db)",
-    "surface": "var(--jp-layout-color2, #f3f4f6)",
-    "warn": "var(--jp-warn-color0, #92400e)",
-    "warn_surface": "var(--jp-warn-color3, #fffbeb)",
-    "error": "var(--jp-error-color0, #991b1b)",
-    "error_surface": "var(--jp-error-color3, #fef2f2)",
-    "ok": "var(--jp-success-color0, #166534)",
-    "accent": "var(--jp-brand-color0, #1d4ed8)",
+    "text": "var(--jp-ui-font-color1, inherit)",
+    "muted": "var(--jp-ui-font-color2, inherit)",
+    "border": "var(--jp-border-color1, #9ca3af)",
+    "surface": "var(--jp-layout-color2, transparent)",
+    "warn": "var(--jp-ui-font-color1, inherit)",
+    "warn_edge": "var(--jp-warn-color1, #d97706)",
+    "warn_surface": "transparent",
+    "error": "var(--jp-ui-font-color1, inherit)",
+    "error_edge": "var(--jp-error-color1, #dc2626)",
+    "error_surface": "transparent",
+    "link": "var(--jp-content-link-color, #1d4ed8)",
     "badge_demo": "#9a3412",
     "badge_model": "#1d4ed8",
+    "badge_ok": "#166534",
+    "badge_error": "#991b1b",
+    "badge_idle": "#4b5563",
+    "badge_busy": "#1e40af",
+    "mark": "rgba(250, 204, 21, 0.35)",
 }
-"""Every colour the package draws with. Badges keep fixed colours (white text on them reads in both themes)."""
+"""Every colour the package draws with, readable in JupyterLab's light and dark themes (text at least 4.5:1).
+
+Text always takes the theme's own font colours (``inherit`` outside JupyterLab, so VS Code and Colab
+keep theirs); warnings and errors are marked by a coloured edge and a badge, never by coloured text
+on a tinted slab. Badges keep fixed dark colours with white text, which reads on any background.
+"""
 
 FONT = "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 12px; line-height: 1.45;"
 MUTED = f"color: {COLORS['muted']};"
 MONO = "font-family: var(--jp-code-font-family, monospace); font-size: 11px; white-space: pre-wrap;"
-_STATUS_COLORS = {"succeeded": COLORS["ok"], "failed": COLORS["error"], "timed_out": COLORS["error"],
-                  "canceled": COLORS["muted"], "aborted": COLORS["muted"]}
+_STATUS_BADGES = {"succeeded": COLORS["badge_ok"], "failed": COLORS["badge_error"],
+                  "timed_out": COLORS["badge_error"], "canceled": COLORS["badge_idle"],
+                  "aborted": COLORS["badge_idle"], "queued": COLORS["badge_idle"]}
 
 
 def esc(text: Any) -> str:
@@ -152,8 +166,9 @@ def demo_badge() -> str:
 
 
 def note_html(text: str) -> str:
-    """A remark (an implied setting, an ignored field): readable in both themes."""
-    return f'<div class="seedream-note" style="{FONT}color:{COLORS["warn"]}">note: {esc(text)}</div>'
+    """A remark (an implied setting, an ignored field): theme text, marked by a warning-coloured edge."""
+    return (f'<div class="seedream-note" style="{FONT}color:{COLORS["text"]};border-left:3px solid '
+            f'{COLORS["warn_edge"]};padding:1px 8px;margin:2px 0"><b>note:</b> {esc(text)}</div>')
 
 
 def _figure(path: Path, caption: str, *, max_px: int = 256) -> str:
@@ -187,7 +202,7 @@ def status_text(state: RunState) -> str:
 def status_html(state: RunState, *, thumbnails: bool = True, max_px: int = 160) -> str:
     """The live status line of a run (and the images saved so far)."""
     status = state.status.replace("_", " ")
-    color = _STATUS_COLORS.get(state.phase, COLORS["accent"])
+    color = _STATUS_BADGES.get(state.phase, COLORS["badge_busy"])
     rest = status_text(state).removeprefix("DEMO · ")[len(status):]
     figures = ""
     if thumbnails:
@@ -200,7 +215,7 @@ def status_html(state: RunState, *, thumbnails: bool = True, max_px: int = 160) 
         figures = "".join(shown)
     gallery = f'<div style="display:flex;flex-wrap:wrap;gap:6px;margin-top:4px">{figures}</div>' if figures else ""
     return (f'<div class="seedream-status" style="{FONT}color:{COLORS["text"]}">'
-            f'{demo_badge() if state.demo else ""}<b style="color:{color}">{esc(status)}</b>{esc(rest)}'
+            f'{demo_badge() if state.demo else ""}{badge(status, color)}{esc(rest.removeprefix(" · "))}'
             f'{gallery}</div>')
 
 
@@ -259,46 +274,114 @@ def result_text(result: Result) -> str:
 
 
 def result_html(result: Result, *, max_px: int = 256) -> str:
-    """A thumbnail grid with the prompt and a caption (size, count, id, time, folder)."""
+    """A thumbnail grid with the prompt, the inputs of an edit beside its outputs, a caption and a details view."""
     count = len(result.paths)
     figures = "".join(
         _figure(path, f"{i} of {count}" if count > 1 else "", max_px=max_px) for i, path in enumerate(result.paths, 1))
+    sources = _sources_html(result, max_px=max_px // 2)
+    body = (f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start">{sources}'
+            f'<div style="display:flex;flex-wrap:wrap;gap:8px">{figures}</div></div>')
     return (f'<div class="seedream-result" style="{FONT}color:{COLORS["text"]}">'
             f'<div style="margin-bottom:4px">{demo_badge() if result.demo else ""}'
-            f'<b>{esc(shorten(result.prompt, 160))}</b></div>'
-            f'<div style="display:flex;flex-wrap:wrap;gap:8px">{figures}</div>'
-            f'<div style="{MUTED}margin-top:4px">{esc(result.caption())}</div></div>')
+            f'<b>{esc(shorten(result.prompt, 160))}</b></div>{body}'
+            f'<div style="{MUTED}margin-top:4px">{esc(result.caption())}</div>{details_html(result)}</div>')
+
+
+def _sources_html(result: Result, *, max_px: int) -> str:
+    """An edit's input images (kept small in the run's folder) with an arrow to its outputs; "" for none."""
+    inputs = [_figure(path, f"input {i}", max_px=max_px) for i, path in enumerate(result.input_paths, 1)]
+    inputs += [f'<a href="{esc(url)}" target="_blank" style="{MUTED}max-width:{max_px}px;overflow-wrap:anywhere">'
+               f'input: {esc(shorten(url, 48))}</a>' for url in result.input_urls]
+    if not inputs:
+        return ""
+    return (f'<div class="seedream-inputs" style="display:flex;gap:6px;align-items:center;padding-right:8px;'
+            f'border-right:1px solid {COLORS["border"]}">{"".join(inputs)}'
+            f'<span style="{MUTED}font-size:18px">&#8594;</span></div>')
+
+
+def details_html(result: Result) -> str:
+    """A folded "details" view: what made the run (its generation record, as written into its files)."""
+    rows: list[tuple[str, Any]] = [("prompt", result.prompt), ("model", result.model or "?"), ("prediction", result.id)]
+    version = result.prediction.version
+    if version and version != "hidden":
+        rows.append(("version", version))
+    rows += [(k, v) for k, v in result.input.items() if k not in ("prompt", "image_input")]
+    if result.input.get("image_input"):
+        rows.append(("input images", len(result.input["image_input"])))
+    if result.prediction.created_at:
+        rows.append(("created", result.prediction.created_at.isoformat(timespec="seconds")))
+    if result.cost is not None:
+        rows.append(("cost", "nothing (demo)" if result.demo else f"${result.cost:.3f}"))
+    rows.append(("folder", short_path(result.folder)))
+    cells = "".join(f'<tr><th style="text-align:left;padding-right:10px;{MUTED}font-weight:500">{esc(k)}</th>'
+                    f'<td style="text-align:left;overflow-wrap:anywhere">{esc(v)}</td></tr>' for k, v in rows)
+    return (f'<details class="seedream-details" style="margin-top:2px"><summary style="{MUTED}cursor:pointer">'
+            f'details</summary><table style="{FONT}border-collapse:collapse">{cells}</table></details>')
 
 
 def comparison_html(comparison: Comparison) -> str:
-    """A table: rows are the first axis, columns the product of the others."""
+    """Labelled grids: rows are the first axis, columns the second, one grid per value of a third.
+
+    A cell's caption names only what differs from its row and column (never the whole prompt); a
+    prompt axis shows its prompts with the words that differ highlighted.
+    """
     names = list(comparison.axes)
-    row_axis, col_axes = names[0], names[1:]
-    col_values = list(itertools.product(*(comparison.axes[n] for n in col_axes))) or [()]
-    cells = {tuple(settings[n] for n in names): outcome for settings, outcome in comparison.cells}
-    head = "".join(
-        f'<th style="{FONT}">{esc(", ".join(f"{n}={v}" for n, v in zip(col_axes, values, strict=False)) or "")}</th>'
-        for values in col_values)
-    rows = []
-    for row_value in comparison.axes[row_axis]:
-        tds = []
-        for values in col_values:
-            outcome = cells.get((row_value, *values))
-            tds.append(f'<td style="vertical-align:top;padding:4px">{_cell(outcome)}</td>')
-        rows.append(f'<tr><th style="{FONT}">{esc(row_axis)}={esc(row_value)}</th>{"".join(tds)}</tr>')
+    row_axis, col_axis = names[0], (names[1] if len(names) > 1 else None)
+    page_axes = names[2:]
+    cells = {tuple(settings.get(n) for n in names): (i, outcome)
+             for i, (settings, outcome) in enumerate(comparison.cells)}
+    pages = list(itertools.product(*(comparison.axes[n] for n in page_axes))) or [()]
+    blocks = []
+    for page in pages:
+        cols = list(comparison.axes[col_axis]) if col_axis else [None]
+        head = "".join(f'<th style="{FONT}text-align:left">{_axis_label(comparison, col_axis, v)}</th>'
+                       for v in cols) if col_axis else ""
+        rows = []
+        for row_value in comparison.axes[row_axis]:
+            tds = []
+            for col_value in cols:
+                key = (row_value, *([col_value] if col_axis else []), *page)
+                index, outcome = cells.get(key, (-1, None))
+                note = comparison.notes[index] if 0 <= index < len(comparison.notes) else ""
+                tds.append(f'<td style="vertical-align:top;padding:4px">{_cell(outcome, note)}</td>')
+            rows.append(f'<tr><th style="{FONT}text-align:left;vertical-align:top;max-width:220px">'
+                        f'{_axis_label(comparison, row_axis, row_value)}</th>{"".join(tds)}</tr>')
+        title = ", ".join(f"{n}={v}" for n, v in zip(page_axes, page, strict=True))
+        caption = f'<div style="font-weight:600;margin:8px 0 2px 0">{esc(title)}</div>' if title else ""
+        blocks.append(f'{caption}<table style="border-collapse:collapse"><tr><th></th>{head}</tr>'
+                      f'{"".join(rows)}</table>')
     demo = demo_badge() if any(r.demo for r in comparison.results) else ""
+    axes = " × ".join(f"{n} ({len(v)})" for n, v in comparison.axes.items())
     return (f'<div class="seedream-compare" style="{FONT}color:{COLORS["text"]}">{demo}'
-            f'<b>{esc(shorten(comparison.prompt, 160))}</b>'
-            f'<table><tr><th></th>{head}</tr>{"".join(rows)}</table></div>')
+            f'<b>{esc(shorten(comparison.prompt, 160))}</b> <span style="{MUTED}">{esc(axes)}</span>'
+            f'{"".join(blocks)}</div>')
 
 
-def _cell(outcome: Any) -> str:
-    if outcome is None:
+def _axis_label(comparison: Comparison, axis: str | None, value: Any) -> str:
+    if axis is None:
         return ""
+    if axis == "prompt":
+        return f'<span style="font-weight:400">{prompt_diff_html(str(value), comparison.axes["prompt"])}</span>'
+    return f"{esc(axis)}={esc(value)}"
+
+
+def prompt_diff_html(prompt: str, prompts: Any) -> str:
+    """``prompt`` with the words not shared by every prompt of the axis highlighted."""
+    common = set.intersection(*(set(str(p).split()) for p in prompts)) if prompts else set()
+    return " ".join(esc(word) if word in common else
+                    f'<mark style="background:{COLORS["mark"]};color:inherit">{esc(word)}</mark>'
+                    for word in prompt.split())
+
+
+def _cell(outcome: Any, note: str = "") -> str:
+    extra = f'<div style="{MUTED}max-width:192px">{esc(note)}</div>' if note else ""
+    if outcome is None:
+        return extra
     if isinstance(outcome, BaseException):
-        return f'<div style="color:{COLORS["error"]};max-width:192px">{esc(outcome)}</div>'
+        return (f'<div style="border-left:3px solid {COLORS["error_edge"]};padding-left:6px;max-width:192px;'
+                f'overflow-wrap:anywhere">{esc(outcome)}</div>{extra}')
     size = f"{outcome.sizes[0][0]}x{outcome.sizes[0][1]}" if outcome.sizes else ""
-    return "".join(_figure(p, size, max_px=192) for p in outcome.paths)
+    return "".join(_figure(p, size, max_px=192) for p in outcome.paths) + extra
 
 
 # -- errors ---------------------------------------------------------------------------------------------
@@ -309,10 +392,10 @@ def error_text(error: BaseException) -> str:
 
 
 def error_html(error: BaseException) -> str:
-    """A short styled error box: the message, escaped, without a traceback."""
-    return (f'<div class="seedream-error" style="{FONT}border-left:3px solid {COLORS["error"]};'
-            f'background:{COLORS["error_surface"]};color:{COLORS["text"]};padding:6px 10px;white-space:pre-wrap">'
-            f'<b style="color:{COLORS["error"]}">{esc(type(error).__name__)}</b>: {esc(error)}</div>')
+    """A short error box: the message, escaped, without a traceback (theme text, an error-coloured edge)."""
+    return (f'<div class="seedream-error" style="{FONT}border-left:3px solid {COLORS["error_edge"]};'
+            f'color:{COLORS["text"]};padding:4px 10px;white-space:pre-wrap;overflow-wrap:anywhere">'
+            f'{badge(type(error).__name__, COLORS["badge_error"])}{esc(error)}</div>')
 
 
 def _run_state_html(state: RunState) -> str:

@@ -117,6 +117,19 @@ class Result:
             cost=(data.get("cost") or {}).get("usd") if isinstance(data.get("cost"), dict) else None,
         )
 
+    @property
+    def input_paths(self) -> list[Path]:
+        """Small copies of the local input images it was made from (an edit's sources), in input order."""
+        folder = self.folder / "inputs"
+        return sorted(folder.glob("*.jpg"), key=lambda p: int(p.stem) if p.stem.isdigit() else 0) \
+            if folder.is_dir() else []
+
+    @property
+    def input_urls(self) -> list[str]:
+        """Input images given as http(s) URLs (they are not copied; they may expire)."""
+        images = self.input.get("image_input") or []
+        return [u for u in images if isinstance(u, str) and u.lower().startswith(("http://", "https://"))]
+
     def caption(self) -> str:
         """One line: size, count, id, time and folder (plain text)."""
         parts = []

@@ -22,9 +22,11 @@ iterating loop.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 import functools
+import io
 import itertools
 import json
 import logging
@@ -52,7 +54,7 @@ from .errors import (
     WaitTimeout,
 )
 from .gallery import redact_input
-from .images import SavedImage
+from .images import SavedImage, thumbnail
 from .models import PRICES
 from .prediction import Prediction
 from .provenance import GenerationRecord, embed
@@ -685,6 +687,7 @@ class Run(Handle[RunState, Result]):
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
             # Provenance goes into each file before the run is published (off a thread: a 4K PNG is megabytes).
             marks = await asyncio.to_thread(_embed_all, client, current, results, self._state.input)
+            await asyncio.to_thread(_keep_inputs, self._state.input, staging)
             elapsed = time.monotonic() - started
             cost = _cost(client, self._state.input, current, len(results))
             # An OSError here (no space for the sidecar, a folder that vanished) is handled below like one while
@@ -888,6 +891,26 @@ def _embed_all(client: AsyncSeedream, prediction: Prediction, images: list[Saved
             "mode": settings.embed_metadata, "written": list(out.written), "skipped": out.skipped,
             "notes": list(out.notes)}})
     return marks
+
+
+INPUTS_FOLDER = "inputs"
+"""Where a run keeps small copies of its local input images (an edit is shown beside its source)."""
+
+
+def _keep_inputs(inp: SeedreamInput | None, staging: Path) -> None:
+    """Save a 512 px JPEG of each inline input image into ``staging/inputs/`` (a URL input is only named)."""
+    if inp is None or not inp.image_input:
+        return
+    folder = staging / INPUTS_FOLDER
+    for number, uri in enumerate(inp.image_input, 1):
+        if not uri.startswith("data:"):
+            continue
+        try:
+            data, _ = thumbnail(io.BytesIO(base64.b64decode(uri.partition(",")[2])))
+        except (OSError, ValueError):  # an input the service accepted but Pillow cannot read: nothing to show
+            continue
+        folder.mkdir(exist_ok=True)
+        (folder / f"{number}.jpg").write_bytes(data)
 
 
 def _sidecar(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], elapsed: float,

@@ -96,7 +96,7 @@ def test_status_text_says_timed_out_in_words_and_shortens_a_long_log_line() -> N
 def test_status_html_escapes_a_hostile_log_line_note_and_id() -> None:
     html = status_html(state(logs=f"step 1\n{HOSTILE}\n", note=HOSTILE, pid=f"id{HOSTILE}"))
     assert "<script>" not in html and html.count(ESCAPED) == 3
-    assert 'class="seedream-status"' in html and "<b" in html
+    assert 'class="seedream-status"' in html and ">processing</span>" in html  # the status is a badge
 
 
 def test_status_html_has_the_demo_badge_only_in_demo_mode() -> None:
@@ -173,7 +173,9 @@ def test_result_html_escapes_the_prompt_and_embeds_thumbnails(tmp_path: Path) ->
 
 def test_result_html_shortens_a_long_prompt(tmp_path: Path) -> None:
     html = result_html(result(tmp_path / "run", prompt="word " * 100))
-    assert "word " * 30 in html and "word " * 40 not in html and "…" in html
+    heading, _, details = html.partition('class="seedream-details"')
+    assert "word " * 30 in heading and "word " * 40 not in heading and "…" in heading
+    assert "word " * 99 in details, "the folded details view keeps the whole prompt"
 
 
 def test_comparison_html_escapes_prompt_axes_and_errors(tmp_path: Path) -> None:
@@ -192,7 +194,7 @@ def test_error_text_and_error_html_escape_the_message() -> None:
     error = ValidationError([InvalidField("prompt", f"is {HOSTILE}", "invalid", None, "")])
     assert error_text(error).startswith("ValidationError: 1 invalid field")
     html = error_html(error)
-    assert "<script>" not in html and ESCAPED in html and ">ValidationError</b>" in html
+    assert "<script>" not in html and ESCAPED in html and ">ValidationError</span>" in html
 
 
 @pytest.mark.parametrize(("text", "limit", "expected"), [
