@@ -861,7 +861,7 @@ class AsyncSeedream:
                     problems.extend(p for p in exc.invalid_fields if p not in problems)
         if problems:
             raise ValidationError(problems)
-        return CompareCells(template or (prompts[0] if prompts else ""), axes, combos, inputs, notes)
+        return CompareCells(template or " | ".join(prompts or []), axes, combos, inputs, notes)
 
     def _compare_batch(self, loop: asyncio.AbstractEventLoop, prompt: str | Sequence[str], concurrency: int,
                        timeout: float | None, axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:

@@ -182,6 +182,16 @@ class Comparison:
     group: str = ""
     """Its id in the output folder: ``Seedream().comparison(group)`` reopens it as the same grid."""
 
+    def save(self, path: str | Path, *, cells: bool = False) -> list[Path]:
+        """Write the grid as one labelled contact sheet (``.png`` or ``.jpg``, its provenance record embedded);
+        ``cells=True`` also copies every cell's images beside it. Returns the files written, the sheet first.
+
+        >>> grid.save("fox-variations.png", cells=True)   # doctest: +SKIP
+        """
+        from .sheet import save_sheet
+
+        return save_sheet(self, path, cells=cells)
+
     @property
     def cost(self) -> float | None:
         """What the grid cost in US dollars (None when a cell's model has no known price)."""
