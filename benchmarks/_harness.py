@@ -230,6 +230,11 @@ class RemoteDemo:
     def configure(self, **settings: Any) -> None:
         self._call("POST", "config", settings)
 
+    def prediction(self, prediction_id: str) -> dict[str, Any]:
+        """The prediction as the backend has it, with ``demo_clock`` (created and end, on the monotonic clock)."""
+        result: dict[str, Any] = self._call("GET", f"predictions/{prediction_id}")
+        return result
+
     def reset_stats(self) -> None:
         self._call("POST", "reset")
         self._admin_connections = 0
@@ -238,6 +243,7 @@ class RemoteDemo:
     def stats(self) -> DemoStats:
         data = self._call("GET", "stats")
         data["prediction_ids"] = tuple(data["prediction_ids"])
+        data["create_times"] = tuple(data.get("create_times") or ())
         data["connections"] = max(0, data["connections"] - self._admin_connections)
         return DemoStats(**data)
 

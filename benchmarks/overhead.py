@@ -131,7 +131,7 @@ def _report(ctx: Context, seconds: float, params: dict[str, Any],
     paired = sorted((a - b) * 1000 for a, b in zip(timings["ours"], timings["official"], strict=True))
     ctx.add(Figure(
         NAME, "client_overhead_ms", "client overhead (ours), submit to image on disk minus T",
-        ours_ms, "ms", "<= 30 ms; ratio to T <= 1.02", [Check("value", "<=", 30), Check("ratio", "<=", 1.02)],
+        ours_ms, "ms", "(T + overhead) / T <= 1.005", [Check("ratio", "<=", 1.005)],
         f"T = {t_ms:.0f} ms", t_ms, (t_ms + ours_ms) / t_ms, params, rounded([x * 1000 for x in timings["ours"]], 3),
         note=f"images on disk: {on_disk['ours']}/{reps}; new connections during the timed runs: {connections['ours']}"))
     ctx.add(Figure(
@@ -140,10 +140,11 @@ def _report(ctx: Context, seconds: float, params: dict[str, Any],
         rounded([x * 1000 for x in timings["official"]], 3),
         note=f"images on disk: {on_disk['official']}/{reps}; new connections: {connections['official']}"))
     ctx.add(Figure(
-        NAME, "client_overhead_vs_official_ms", "ours minus official (medians of overhead)",
-        ours_ms - official_ms, "ms", "<= 0 ms (ours not slower)", [Check("value", "<=", 0)],
+        NAME, "client_overhead_vs_official_ms", "ours minus official (medians of overhead), side by side",
+        ours_ms - official_ms, "ms", "", [],
         "official client", official_ms, ours_ms / official_ms if official_ms > 0 else None, params,
-        rounded(paired, 3), note=f"median of the paired differences: {median(paired):+.2f} ms"))
+        rounded(paired, 3), note=f"median of the paired differences: {median(paired):+.2f} ms (the issue-18 "
+                                 "target is the ratio to T above, not this difference)"))
     floor_ms = median(timings["floor"]) * 1000
     ctx.add(Figure(
         NAME, "client_overhead_floor_ms",
@@ -156,7 +157,7 @@ def _report(ctx: Context, seconds: float, params: dict[str, Any],
     official_req = sum(requests["official"]) / len(requests["official"])
     ctx.add(Figure(
         NAME, "requests_per_prediction", "HTTP requests per finished 1-image prediction (ours, at the backend)",
-        ours_req, "requests", "<= 2 + images = 3", [Check("value", "<=", 3)],
+        ours_req, "requests", "<= 3 + images = 4 (create, event stream, final read, file)", [Check("value", "<=", 4)],
         "official client", official_req, ours_req / official_req if official_req else None, params,
         [float(x) for x in requests["ours"]]))
     ctx.add(Figure(

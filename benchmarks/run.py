@@ -18,7 +18,8 @@ from pathlib import Path
 
 from ._harness import REPO, Context, Figure, Recorder
 
-BENCHMARKS = ("overhead", "concurrency", "memory", "import_time", "notebook_size", "responsiveness")
+BENCHMARKS = ("overhead", "completion", "bigset", "pacing", "upload", "concurrency", "memory", "gallery_scale",
+              "import_time", "notebook_size", "responsiveness")
 """Module names, in the order they run (the notebook rows last: they start real kernels)."""
 
 

@@ -156,7 +156,7 @@ class DemoApp:
         if admin:
             return self._handle_admin(request, admin.group("what"))
         route, handler, match = self._resolve(request)
-        self.stats.request(route)
+        self.stats.request(route, len(request.body))
         try:
             fault = self.faults.pick(route, request.headers.get(HEADER.lower()))
         except ValueError as exc:
@@ -274,7 +274,7 @@ class DemoApp:
             # The seed page's own example answer: no urls, no model, no version, never held.
             return json_response(201, {"id": record.id, "status": "starting"}, limit_headers)
 
-        wait = prefer_wait(request.headers.get("prefer"))
+        wait = prefer_wait(request.headers.get("prefer")) if self.settings.hold_creates else None
         if wait is not None:
             self.store.wait(record, wait)
         state = self.store.state(record)
@@ -554,7 +554,12 @@ class DemoApp:
                 self.store.cancel(record)
             elif found.group("cancel") or method != "GET":
                 return problem_response(405, "Method not allowed", f"{method} is not allowed here.")
-            return json_response(200, self._prediction(record, self.store.state(record), self.origin, ""))
+            document = self._prediction(record, self.store.state(record), self.origin, "")
+            # When it was created and when it ends, on this machine's monotonic clock (benchmarks compare a
+            # client's "I know it ended" with these; time.monotonic is one clock for every process here).
+            document["demo_clock"] = {"created": record.created_mono, "ends": record.created_mono + min(
+                record.plan.end_time, record.cancel_after if record.cancel_after is not None else math.inf)}
+            return json_response(200, document)
         return problem_response(404, "Not found", f"No demo admin endpoint {method} /_demo/{what}.")
 
 

@@ -52,6 +52,9 @@ class DemoSettings:
     """Serve ``GET /v1/models/...``; False answers 404 there, like a proxy that forwards predictions only."""
     files_route: bool = True
     """Serve the Files API (``POST /v1/files``); False answers 404, like a proxy without it."""
+    hold_creates: bool = True
+    """Honour ``Prefer: wait`` (hold a create until the prediction ends or the wait passes); False answers at
+    once, as a base that does not implement it."""
     cancel_after: bool = True
     """Honour a create's ``Cancel-After`` header; False serves a proxy that drops it."""
     create_rate: float = 0.0
@@ -89,6 +92,7 @@ class DemoSettings:
                 "minimal_create": self.minimal_create,
                 "models_route": self.models_route,
                 "files_route": self.files_route,
+                "hold_creates": self.hold_creates,
                 "cancel_after": self.cancel_after,
                 "create_rate": self.create_rate,
                 "create_burst": self.create_burst,
@@ -108,7 +112,8 @@ def _check(name: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
             raise ValueError(f"page_size must be a whole number from 1 to 1000, got {value!r}")
         return value
-    if name in ("inline_outputs", "stream", "minimal_create", "models_route", "files_route", "cancel_after"):
+    if name in ("inline_outputs", "stream", "minimal_create", "models_route", "files_route", "cancel_after",
+                "hold_creates"):
         if not isinstance(value, bool):
             raise ValueError(f"{name} must be true or false, got {value!r}")
         return value

@@ -38,6 +38,8 @@ class DemoStats:
     """``time.monotonic()`` of each accepted create (rates are measured from these)."""
     uploads: int = 0
     """Files received by ``POST /v1/files``."""
+    request_bytes: dict[str, int] | None = None
+    """Request body bytes received per route (what a client sent: a create with inline images is large)."""
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as JSON for ``GET /_demo/stats``."""
@@ -53,6 +55,7 @@ class StatsRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
+        self._bytes: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
         self._creates = 0
         self._cancels = 0
@@ -62,9 +65,10 @@ class StatsRecorder:
         self._create_times: list[float] = []
         self._uploads = 0
 
-    def request(self, route: str) -> None:
+    def request(self, route: str, body_bytes: int = 0) -> None:
         with self._lock:
             self._requests[route] += 1
+            self._bytes[route] += body_bytes
 
     def created(self, prediction_id: str) -> None:
         with self._lock:
@@ -105,11 +109,13 @@ class StatsRecorder:
                 throttled=self._throttled,
                 create_times=tuple(self._create_times),
                 uploads=self._uploads,
+                request_bytes=dict(self._bytes),
             )
 
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._bytes.clear()
             self._faults.clear()
             self._creates = self._cancels = self._connections = self._throttled = self._uploads = 0
             self._ids.clear()
