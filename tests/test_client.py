@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _stored import stored_as_sent
 from PIL import Image
 
 from seedream_widgets import (
@@ -342,7 +343,7 @@ def test_outputs_inlined_as_data_uris_are_saved_like_downloads(client: Seedream,
     demo.configure(inline_outputs=True)
     result = client.generate("inline please", size="1K")
     assert demo.stats.requests.get("file", 0) == 0 and demo.stats.requests.get("create") == 1
-    assert result.paths[0].read_bytes() == demo.output_bytes(result.id, 0)
+    assert stored_as_sent(result.paths[0], demo.output_bytes(result.id, 0))
     sidecar_text = (result.folder / "prediction.json").read_text()
     url = json.loads(sidecar_text)["images"][0]["url"]
     assert url.startswith("data:image/jpeg;sha256=") and ";bytes=" in url, url

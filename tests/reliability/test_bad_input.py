@@ -224,12 +224,11 @@ def test_other_api_doors_refuse_before_any_request(name: str, call: Callable[[Se
 
 
 def test_compare_refuses_a_bad_axis_value_without_a_request_for_it(client: Seedream, server: DemoServer) -> None:
-    """compare() keeps the valid cells (one failure never loses the others) and refuses the bad one locally."""
-    grid = client.compare("x", size=["1K", "5K"], progress=False)
-    ((settings, error),) = grid.errors
-    assert settings == {"size": "5K"}
-    check_refusal(error, None, {"size"}, ("'5K'", SIZES))
-    assert server.stats.creates == 1 and len(grid.results) == 1
+    """compare() checks every cell before it sends anything: a bad axis value refuses the grid, naming it."""
+    with pytest.raises(ValidationError) as info:
+        client.compare("x", size=["1K", "5K"], progress=False)
+    check_refusal(info.value, None, {"size"}, ("'5K'", SIZES))
+    assert server.stats.total_requests == 0 and server.stats.creates == 0
 
 
 def test_data_uri_at_the_cap_is_accepted(client: Seedream, server: DemoServer) -> None:

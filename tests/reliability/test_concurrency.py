@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _stored import stored_as_sent
 
 from seedream_widgets import AsyncSeedream, Result, Seedream
 from seedream_widgets.demo import DemoServer
@@ -48,7 +49,7 @@ def check_result(result: Result, server: DemoServer, prompt: str) -> None:
     assert result.folder.name == result.id == sidecar["id"]
     for index, path in enumerate(result.paths):
         assert path.parent == result.folder
-        assert sha(path.read_bytes()) == sha(server.output_bytes(result.id, index))
+        assert stored_as_sent(path, server.output_bytes(result.id, index))
 
 
 def overlap(server: DemoServer, ids: list[str]) -> float:
@@ -281,7 +282,7 @@ def test_two_panels_and_a_magic_at_once_in_one_kernel(tmp_path: Path, figures: F
             assert sidecar["input"]["prompt"] == prompt and sidecar["id"] == found["id"]
             for index, path in enumerate(found["paths"]):
                 assert Path(path).parent == Path(found["folder"])
-                assert sha(Path(path).read_bytes()) == sha(server.output_bytes(found["id"], index))
+                assert stored_as_sent(Path(path), server.output_bytes(found["id"], index))
         assert server.stats.creates == 3
     assert ran_together > 0.5, f"the three predictions overlapped for only {ran_together:.2f} s"
     assert state["tasks"] == [] and state["in_flight"] == []

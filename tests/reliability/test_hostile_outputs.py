@@ -29,6 +29,7 @@ from PIL import Image
 
 from seedream_widgets import OutputError, PredictionFailed, Result, Seedream, SeedreamError
 from seedream_widgets.client import Update
+from seedream_widgets.run import RunState
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.display import comparison_html, error_html, status_html
 from seedream_widgets.panel import SeedreamPanel
@@ -160,7 +161,8 @@ def test_hostile_prompt_and_error_text_are_escaped_by_the_engine_renderings(serv
         assert result.prompt == HOSTILE, "stored as given, escaped only when rendered"
         rendered(result._repr_html_(), "Result._repr_html_")
         rendered(result._repr_mimebundle_()["text/html"], "Result mimebundle")
-        rendered(status_html(result.prediction, 1.0, 1, demo=True, thumbnails=result.paths), "status_html")
+        live = RunState(None, phase="processing", prediction=result.prediction, images=tuple(result.paths), demo=True)
+        rendered(status_html(live), "status_html")
         server.inject("html", route="create")
         grid = client.compare(HOSTILE, size=["1K"], aspect_ratio=["1:1", "16:9"], progress=False)
         assert len(grid.errors) == 1 and len(grid.results) == 1

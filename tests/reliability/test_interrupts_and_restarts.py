@@ -10,12 +10,12 @@ prediction in the journal (``Seedream().in_flight()``) and ``resume``s it.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _stored import stored_as_sent
 
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.gallery import Gallery
@@ -133,8 +133,7 @@ def test_a_killed_kernel_then_resume_in_a_new_kernel_recovers_the_images(when: s
     paths = [Path(p) for p in found["paths"][0]]
     assert len(paths) == 3
     for index, path in enumerate(paths):
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == hashlib.sha256(
-            server.output_bytes(pid, index)).hexdigest()
+        assert stored_as_sent(path, server.output_bytes(pid, index))
     assert journal_ids(root) == []
     assert not [p for p in leftovers(root) if ".partial" in p], "the stale staging folder was used up"
     figures.finished()

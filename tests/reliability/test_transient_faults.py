@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _stored import stored_as_sent
 
 from seedream_widgets import Result, Seedream
 from seedream_widgets.demo import TRANSIENT_KINDS, DemoServer
@@ -39,8 +40,9 @@ def check_stored(results: list[Result], server: DemoServer, root: Path) -> None:
         assert len(result.paths) == len(server.prediction(result.id)["output"])
         for index, path in enumerate(result.paths):
             expected = sha256(server.output_bytes(result.id, index))
-            assert sha256(path.read_bytes()) == expected, f"{path} differs from output {index} of {result.id}"
-            assert sidecar["images"][index]["sha256"] == expected
+            assert stored_as_sent(path, server.output_bytes(result.id, index)), \
+                f"{path} differs from output {index} of {result.id}"
+            assert sidecar["images"][index]["received_sha256"] == expected
     assert journal_ids(root) == [], "every stored run leaves the journal"
     stray = [p for p in leftovers(root) if ".partial" in p or p.startswith(".journal/")]
     assert stray == []
