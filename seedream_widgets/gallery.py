@@ -106,9 +106,14 @@ class PendingRun:
         self._journal_dir.mkdir(parents=True, exist_ok=True)
         self.staging.mkdir(parents=True, exist_ok=True)
         line = json.dumps(self._entry, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
-        fd = os.open(self._pending, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
+        fd = os.open(self._pending, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        try:
+            _write_all(fd, line)
+        except BaseException:  # a full disk: leave nothing half-written, so a later try starts clean
+            os.close(fd)
+            self._pending.unlink(missing_ok=True)
+            raise
         self._fd = fd
-        _write_all(fd, line)
         self._prepared = True
 
     def prepare_quietly(self) -> None:

@@ -222,8 +222,8 @@ async def download_image(http: httpx.AsyncClient, url: str, dest: Path, *, predi
 
 
 _HEAD_BYTES = 16
-FREE_SPACE_MARGIN = 1_000_000
-"""Bytes kept free beyond an output's declared size (the sidecar, and the next file's first chunk)."""
+FREE_SPACE_MARGIN = 64 * 1024
+"""Bytes kept free beyond an output's declared size (room for the sidecar and the journal's last line)."""
 
 
 def _check_free_space(folder: Path, needed: int) -> None:
