@@ -230,8 +230,7 @@ def test_text_that_cannot_be_sent_is_refused_with_its_position_and_nothing_is_se
 
 
 def test_a_prompt_over_the_models_limit_is_refused_before_any_request(server: DemoServer, tmp_path: Path) -> None:
-    with Seedream(token=SENTINEL, base_url=server.base_url, output_dir=tmp_path,
-                  model="bytedance/seedream-4.5") as client:
-        with pytest.raises(ValidationError, match=r"4001 characters; at most 4000"):
-            client.generate("x" * 4001, size="2K")
+    with Seedream(token=SENTINEL, base_url=server.base_url, output_dir=tmp_path, model="bytedance/seedream-4.5") \
+            as client, pytest.raises(ValidationError, match=r"4001 characters; at most 4000"):
+        client.generate("x" * 4001, size="2K")
     assert server.stats.creates == 0 and "create" not in server.stats.requests
