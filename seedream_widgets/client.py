@@ -226,6 +226,7 @@ class AsyncSeedream:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        self.gallery.close()
 
     async def __aenter__(self) -> AsyncSeedream:
         return self

@@ -505,8 +505,14 @@ class Gallery:
         found = [_read_json(p) for p in (self.root / ".groups").glob("cmp-*.json")]
         return sorted((g for g in found if g), key=lambda g: str(g.get("created_at")), reverse=True)[:limit]
 
+    def close(self) -> None:
+        """Close the index's database connections (it reopens them when used again)."""
+        if self._index is not None:
+            self._index.close()
+
     def reindex(self) -> int:
         """Build the index again from every sidecar (``seedream reindex``); returns the number of runs."""
+        self.close()
         self._index = GalleryIndex(self.root)
         return self._index.rebuild()
 

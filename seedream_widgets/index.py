@@ -95,6 +95,8 @@ class GalleryIndex:
         self.root = Path(root)
         self.path = self.root / INDEX_DIR / "gallery.sqlite3"
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        """Every connection opened (one per thread that used the index), so `close` can close them all."""
         self._last_sync = 0.0
         self._sync_lock = threading.Lock()
         self.fts = ""
@@ -114,6 +116,8 @@ class GalleryIndex:
         connection.execute("PRAGMA synchronous = NORMAL")
         self._create(connection)
         self._local.connection = connection
+        with self._sync_lock:
+            self._connections.append(connection)
         return connection
 
     def _create(self, db: sqlite3.Connection) -> None:
@@ -158,10 +162,12 @@ class GalleryIndex:
         return ""
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        """Close every thread's connection (the index opens new ones when it is used again)."""
+        with self._sync_lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
             connection.close()
-            self._local.connection = None
+        self._local = threading.local()
 
     # -- writing -------------------------------------------------------------------------------
 
