@@ -29,11 +29,11 @@ from PIL import Image
 
 from seedream_widgets import OutputError, PredictionFailed, Result, Seedream, SeedreamError
 from seedream_widgets.client import Update
-from seedream_widgets.run import RunState
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.display import comparison_html, error_html, status_html
 from seedream_widgets.panel import SeedreamPanel
 from seedream_widgets.panel.layout import descendants
+from seedream_widgets.run import RunState
 
 from .conftest import SENTINEL, Figures, in_fresh_thread, journal_ids, leftovers
 
