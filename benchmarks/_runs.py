@@ -13,7 +13,8 @@ import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-WORDS = ["fox", "owl", "heron", "lighthouse", "harbour", "forest", "meadow", "city", "night", "dawn", "snow", "rain", "fog", "watercolour", "oil", "ink", "portrait", "poster", "studio", "cinematic", "isometric"]
+WORDS = ("fox", "owl", "heron", "lighthouse", "harbour", "forest", "meadow", "city", "night", "dawn", "snow", "rain",
+         "fog", "watercolour", "oil", "ink", "portrait", "poster", "studio", "cinematic", "isometric")
 MODELS = ("bytedance/seedream-4", "bytedance/seedream-4.5", "bytedance/seedream-5-lite")
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
