@@ -290,7 +290,7 @@ class AsyncSeedream:
                     continue
             retry_after = protocol.retry_after_seconds(response.headers.get("Retry-After"))
             if kind == "create" and response.status_code == 429:
-                self._pacer.throttled(retry_after, time.monotonic())
+                self._pacer.throttled(retry_after, response.headers, time.monotonic())
             if kind == "create" and response.status_code in protocol.AMBIGUOUS_CREATE_STATUSES:
                 raise _AmbiguousCreate(f"{response.status_code} on create")
             if response.status_code in retry_statuses and attempt < self.max_retries:
@@ -500,21 +500,22 @@ class AsyncSeedream:
         past = self.gallery.durations(inp.model, size, images)
         return protocol.expected_seconds(size, images, past)
 
-    async def pace(self, note: Callable[[str], Any]) -> None:
+    async def pace(self, note: Callable[[str], Any]) -> bool:
         """Wait for this client's turn to create (`protocol.RatePacer`); ``note`` says why it waits.
 
         Every create of this client goes through here, so a batch is sent at the rate the service
-        accepts instead of bouncing off 429s.
+        accepts instead of bouncing off 429s. Returns True for the pacer's probe (the first create,
+        to be sent without a ``Prefer: wait`` hold so its rate-limit headers come at once).
         """
         said = False
         while True:
             now = time.monotonic()
             pause = self._pacer.delay(now)
             if pause <= 0:
-                self._pacer.take(now)
+                probe = self._pacer.take(now)
                 if said:
                     note("")
-                return
+                return probe
             if pause > 0.5 and not said:
                 note(f"waiting for the rate limit ({pause:.1f} s)")
                 said = True

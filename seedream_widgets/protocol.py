@@ -222,13 +222,21 @@ def poll_pause(elapsed: float, expected: float, *, dense: float = 0.5) -> float:
 class RatePacer:
     """When the next create may go: a token bucket that starts at the documented limit and learns the real one.
 
-    It follows ``RateLimit-Limit``/``RateLimit-Remaining``/``RateLimit-Reset`` headers when a
-    service sends them, halves its rate after a 429 (honouring ``Retry-After``), and creeps back
-    up after a run of accepted creates. Times are ``time.monotonic()`` seconds (injectable for tests).
+    - The first create is a probe: until its answer comes, no other create goes (so a batch never
+      opens with a burst the service refuses), and it is sent without a ``Prefer: wait`` hold, so
+      the answer, and the rate-limit headers on it, come at once.
+    - A service that states its limit (``RateLimit-Policy: 5;w=1``, or ``RateLimit-Limit`` with a
+      window) is paced at 98 % of it, with a bucket of two so that a late wake-up is made up
+      (each 429 under a stated limit slows it 2 % more); the probe's ``RateLimit-Remaining: 0``
+      empties the bucket.
+    - Without such headers, a 429 halves the rate (and ``Retry-After`` holds every create), and a
+      run of accepted creates lets it creep back up.
+
+    Times are ``time.monotonic()`` seconds, given by the caller (testable without sleeping).
 
     >>> pacer = RatePacer(rate=10.0)
-    >>> pacer.delay(now=0.0), pacer.take(now=0.0), pacer.delay(now=0.0)
-    (0.0, None, 0.1)
+    >>> pacer.delay(now=0.0), pacer.take(now=0.0), pacer.delay(now=0.0) > 0   # the probe is out
+    (0.0, True, True)
     """
 
     rate: float = 10.0
@@ -236,11 +244,16 @@ class RatePacer:
     burst: float = 1.0
     floor: float = 0.05
     """Never slower than one create every 20 s (a throttled account still makes progress)."""
+    safety: float = 0.98
+    """Paced at this share of a stated limit (requests reach the service with some jitter); each 429 under
+    a stated limit lowers it by 2 %, down to 80 %."""
     tokens: float = 1.0
     at: float = 0.0
     blocked_until: float = 0.0
     learned: bool = False
     """True once the service said its limit (headers): then the rate no longer creeps up."""
+    probing: bool = True
+    probe_out: bool = False
     accepted_in_a_row: int = 0
 
     def _refill(self, now: float) -> None:
@@ -249,42 +262,76 @@ class RatePacer:
         self.tokens = min(self.burst, self.tokens + max(0.0, now - self.at) * self.rate)
         self.at = now
 
+    def _learn(self, stated: float | None) -> None:
+        if stated is not None:
+            self.rate, self.learned = max(self.floor, stated * self.safety), True
+            self.burst = 2.0 if stated >= 2 else 1.0
+
     def delay(self, now: float) -> float:
         """Seconds to wait before a create may be sent (0: now)."""
+        if self.probing and self.probe_out:
+            return 0.02  # the probe's answer is on its way: look again shortly
         self._refill(now)
         wait = 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
         return max(wait, self.blocked_until - now, 0.0)
 
-    def take(self, now: float) -> None:
-        """A create is sent now."""
+    def take(self, now: float) -> bool:
+        """A create is sent now; returns True when it is the probe (send it without a hold)."""
         self._refill(now)
         self.tokens -= 1.0
+        if self.probing and not self.probe_out:
+            self.probe_out = True
+            return True
+        return False
 
     def accepted(self, headers: Mapping[str, str], now: float) -> None:
         """A create was answered (not 429): learn from its rate-limit headers, or creep up."""
-        limit = _number_header(headers, "ratelimit-limit", "x-ratelimit-limit")
+        probe, self.probing = self.probing, False
+        self._learn(_stated_rate(headers))
         remaining = _number_header(headers, "ratelimit-remaining", "x-ratelimit-remaining")
-        reset = _number_header(headers, "ratelimit-reset", "x-ratelimit-reset")
-        if limit is not None and limit > 0:
-            self.rate, self.learned = max(self.floor, limit), True
-            self.burst = max(1.0, min(self.burst, limit))
-        if remaining is not None and remaining < 1 and reset is not None and limit:
-            # The service's bucket is empty: one token comes back after 1/limit s (reset is for the whole bucket).
+        if probe and remaining is not None and remaining < 1:
+            # Only the probe's answer is fresh (sent without a hold): later answers come after their hold
+            # and would empty a bucket that has refilled since.
             self._refill(now)
             self.tokens = min(self.tokens, 0.0)
         self.accepted_in_a_row += 1
         if not self.learned and self.accepted_in_a_row >= 10:
             self.rate, self.accepted_in_a_row = self.rate * 1.25, 0
 
-    def throttled(self, retry_after: float | None, now: float) -> None:
-        """A create was answered 429: slow down (and wait ``Retry-After``)."""
+    def throttled(self, retry_after: float | None, headers: Mapping[str, str], now: float) -> None:
+        """A create was answered 429: learn the stated limit if any, else slow down (and wait ``Retry-After``)."""
+        self.probing = False
         self._refill(now)
         self.accepted_in_a_row = 0
+        if self.learned:
+            self.safety = max(0.8, self.safety - 0.02)
+        self._learn(_stated_rate(headers))
         if not self.learned:
             self.rate = max(self.floor, self.rate / 2)
         self.tokens = min(self.tokens, 0.0)
-        if retry_after is not None:
+        if retry_after is not None and not self.learned:
             self.blocked_until = max(self.blocked_until, now + retry_after)
+
+
+def _stated_rate(headers: Mapping[str, str]) -> float | None:
+    """Creates per second a service states: ``RateLimit-Policy: q;w=seconds`` (IETF draft), else None."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    policy = lowered.get("ratelimit-policy")
+    if not policy:
+        return None
+    first = policy.split(",")[0]
+    quota, window = first.split(";")[0].strip(), 1.0
+    for part in first.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key == "w":
+            try:
+                window = float(value)
+            except ValueError:
+                return None
+    try:
+        return float(quota) / window if window > 0 else None
+    except ValueError:
+        return None
 
 
 def _number_header(headers: Mapping[str, str], *names: str) -> float | None:

@@ -593,10 +593,10 @@ class Run(Handle[RunState, Result]):
         def note(text: str) -> None:
             self._publish(event="note", note=text)
 
-        await client.pace(note)
+        probe = await client.pace(note)
         self._publish(phase="submitting", event="submitting", started=started, note="")
         inp = await client.upload_inputs(inp, note)
-        hold = client.wait
+        hold = 0 if probe else client.wait
         if deadline is not None and hold > 0:
             # Prefer: wait counts whole seconds (at least 1): a deadline inside the first second is not held.
             hold = min(hold, deadline - started) if deadline - started >= 1 else 0

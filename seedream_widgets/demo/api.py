@@ -650,6 +650,6 @@ class CreateLimiter:
             else:
                 wait = (1.0 - self._tokens) / rate
             reset = (burst - self._tokens) / rate
-            headers = [("RateLimit-Limit", f"{rate:g}"), ("RateLimit-Remaining", str(int(self._tokens))),
-                       ("RateLimit-Reset", f"{reset:.3f}")]
+            headers = [("RateLimit-Policy", f"{rate:g};w=1"), ("RateLimit-Limit", f"{rate:g}"),
+                       ("RateLimit-Remaining", str(int(self._tokens))), ("RateLimit-Reset", f"{math.ceil(reset)}")]
             return wait, headers
