@@ -1,13 +1,13 @@
 """A 40-item batch against a backend that accepts 5 creates a second and answers 429 above it (issue 18).
 
-The backend (its own process) has a token bucket of 5 creates/s holding one second's worth (a burst
-of 5) and sends ``RateLimit-*`` headers (``RateLimit-Policy: 5;w=1``), like a throttled account. (With
-a burst of 1, any request that reaches it a few milliseconds early is refused: on a loaded 2-core
-machine arrival jitter is tens of milliseconds, which no pacing at 95 % of the limit absorbs.) `Seedream.generate_many` (concurrency 8) paces
-its creates with its own bucket, which starts at Replicate's documented 600/min and learns the
-limit. The figures: the sustained create rate (creates after the first divided by the time from
-the first to the last, from the backend's own timestamps) against the limit, and the share of
-creates answered 429.
+The backend (its own process) has a token bucket of 5 creates/s holding one second's worth (a
+burst of 5) and sends ``RateLimit-*`` headers (``RateLimit-Policy: 5;w=1``), like a throttled
+account. (With a burst of 1, any request that reaches it a few milliseconds early is refused: on
+a loaded 2-core machine arrival jitter is tens of milliseconds, which no pacing at 95 % of the
+limit absorbs.) `Seedream.generate_many` (concurrency 8) paces its creates with its own bucket,
+which starts at Replicate's documented 600/min and learns the limit. The figures: the sustained
+create rate (creates after the first divided by the time from the first to the last, from the
+backend's own timestamps) against the limit, and the share of creates answered 429.
 """
 
 from __future__ import annotations
