@@ -688,8 +688,7 @@ class Run(Handle[RunState, Result]):
                 raise PredictionFailed(f"prediction {current.id} succeeded but returned no images", current)
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
             # Provenance goes into each file before the run is published (off a thread: a 4K PNG is megabytes).
-            marks = await asyncio.to_thread(_embed_all, client, current, results, self._state.input)
-            await asyncio.to_thread(_keep_inputs, self._state.input, staging)
+            marks = await asyncio.to_thread(_finish_files, client, current, results, self._state.input, staging)
             elapsed = time.monotonic() - started
             cost = _cost(client, self._state.input, current, len(results))
             # An OSError here (no space for the sidecar, a folder that vanished) is handled below like one while
@@ -892,6 +891,14 @@ def _embed_all(client: AsyncSeedream, prediction: Prediction, images: list[Saved
         marks.append({"sha256": out.sha256, "metadata": {
             "mode": settings.embed_metadata, "written": list(out.written), "skipped": out.skipped,
             "notes": list(out.notes)}})
+    return marks
+
+
+def _finish_files(client: AsyncSeedream, prediction: Prediction, images: list[SavedImage], inp: SeedreamInput | None,
+                  staging: Path) -> list[dict[str, Any]]:
+    """The file work between the last download and the store, in one trip off the loop: provenance, inputs."""
+    marks = _embed_all(client, prediction, images, inp)
+    _keep_inputs(inp, staging)
     return marks
 
 
