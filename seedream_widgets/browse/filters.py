@@ -11,7 +11,8 @@ import ipywidgets as widgets
 
 __all__ = ["FilterBar", "Filters"]
 
-MODES: tuple[tuple[str, bool | None], ...] = (("Demo and real", None), ("Real runs", False), ("Demo runs", True))
+MODES: tuple[tuple[str, str], ...] = (("Demo and real", ""), ("Real runs", "real"), ("Demo runs", "demo"))
+"""The demo/real menu (a Dropdown cannot show a value of None, so its values are words)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class FilterBar:
                                         style={"description_width": "20px"})
         self.starred = widgets.ToggleButton(description="Starred", icon="star", tooltip="Only starred runs",
                                             layout=widgets.Layout(width="96px"))
-        self.mode = widgets.Dropdown(options=MODES, value=None, layout=widgets.Layout(width="140px"))
+        self.mode = widgets.Dropdown(options=MODES, value="", layout=widgets.Layout(width="140px"))
         self.clear = widgets.Button(description="Clear", tooltip="Show every run", layout=widgets.Layout(width="70px"))
         self.set_models(models)
         self._callbacks: list[Callable[[Filters], Any]] = []
@@ -79,7 +80,7 @@ class FilterBar:
     @property
     def value(self) -> Filters:
         return Filters(self.search.value, self.model.value or "", self.since.value, self.until.value,
-                       bool(self.starred.value), self.mode.value)
+                       bool(self.starred.value), {"real": False, "demo": True}.get(self.mode.value))
 
     def set(self, filters: Filters) -> None:
         """Show ``filters`` in the controls (one change for the callbacks)."""
@@ -89,7 +90,8 @@ class FilterBar:
         try:
             self.search.value, self.model.value = filters.text, filters.model
             self.since.value, self.until.value = filters.since, filters.until
-            self.starred.value, self.mode.value = filters.starred, filters.demo
+            self.starred.value = filters.starred
+            self.mode.value = "" if filters.demo is None else "demo" if filters.demo else "real"
         finally:
             self._hold -= 1
         self._changed()
