@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _stored_runs import write_runs
 
 from .conftest import SENTINEL_API_TOKEN, JupyterLab, LabPage
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _stored_runs import write_runs  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
