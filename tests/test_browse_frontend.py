@@ -12,7 +12,7 @@ from _stored_runs import write_runs
 
 from seedream_widgets import Seedream
 from seedream_widgets.demo import DemoServer
-from seedream_widgets.frontend import DropZone, DroppedFile, Lightbox, Slide
+from seedream_widgets.frontend import DroppedFile, DropZone, Lightbox, Slide
 from seedream_widgets.frontend.drop import MAX_BYTES
 from seedream_widgets.frontend.lightbox import run_details
 from seedream_widgets.gallery import Gallery
@@ -28,7 +28,8 @@ def message(widget: Any, buffers: list[bytes] | None = None, **content: Any) -> 
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], list[bytes]]]:
     """What widgets send to their views."""
     log: list[tuple[dict[str, Any], list[bytes]]] = []
-    monkeypatch.setattr(Lightbox, "send", lambda self, content, buffers=None: log.append((content, list(buffers or []))))
+    monkeypatch.setattr(Lightbox, "send",
+                        lambda self, content, buffers=None: log.append((content, list(buffers or []))))
     return log
 
 

@@ -69,6 +69,21 @@ def test_the_first_page_is_the_newest_runs_with_small_thumbnails_only(gallery: S
     assert len(list((folder / ".index" / "thumbs").rglob(f"*_1_{THUMB_PX}.jpg"))) == 10
 
 
+def test_thumbnails_over_the_time_budget_follow_when_the_view_asks(folder: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("seedream_widgets.browse.gallery.THUMB_BUDGET", 0.0)
+    widget = SeedreamGallery(folder, page_size=5)
+    try:
+        assert [(r["thumb"], r["pending"]) for r in widget.grid.runs] == [("", True)] * 5
+        click(widget.grid, action="thumbs")  # what the view sends once it has drawn the page
+        assert all(r["thumb"].startswith("data:image/jpeg") and not r["pending"] for r in widget.grid.runs)
+        assert widget.fill_thumbnails() == 0
+        widget.view(widget.records[0].id)
+        assert widget.lightbox.slides[0]["thumb"] == widget.grid.runs[0]["thumb"]
+    finally:
+        widget.close()
+
+
 def test_paging_by_the_views_messages_and_clamped(gallery: SeedreamGallery) -> None:
     click(gallery.grid, action="page", page=1)
     assert gallery.page == 1 and prompts(gallery)[0].endswith(f"#{COUNT - 11}")
@@ -179,7 +194,7 @@ def test_open_shows_the_page_in_the_lightbox_and_its_edges_turn_the_page(gallery
     assert dict(box.slides[4]["details"])["Id"] == gallery.records[4].id
     box.index = 9
     click(box, kind="edge", epoch=box.epoch, direction=1)  # → past the page's last image
-    assert gallery.page == 1 and box.index == 0 and box.current.run == gallery.records[0].id  # type: ignore[union-attr]
+    assert gallery.page == 1 and box.index == 0 and box.current.run == gallery.records[0].id
     box.step(-1)  # ← past the first: back to page 1, its last image
     assert gallery.page == 0 and box.index == 9
 

@@ -7,6 +7,7 @@ import base64
 import logging
 import math
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,12 +26,15 @@ if TYPE_CHECKING:
     from ..client import Seedream
     from ..panel import SeedreamPanel
 
-__all__ = ["PAGE_SIZE", "THUMB_PX", "SeedreamGallery"]
+__all__ = ["PAGE_SIZE", "THUMB_BUDGET", "THUMB_PX", "SeedreamGallery"]
 
 log = logging.getLogger("seedream_widgets")
 PAGE_SIZE = 24
 THUMB_PX = 224
 """Largest side of a grid thumbnail: the page's thumbnails (about 8 kB each) are all the widget state holds."""
+THUMB_BUDGET = 0.4
+"""Seconds a page may spend making thumbnails not cached yet (a 2K PNG takes about 40 ms); the rest are made
+when the view asks (`SeedreamGallery.fill_thumbnails`), so the page shows at once and they follow."""
 
 
 class SeedreamGallery(widgets.VBox):  # type: ignore[misc]
@@ -102,7 +106,8 @@ class SeedreamGallery(widgets.VBox):  # type: ignore[misc]
         pages = max(1, math.ceil(total / size))
         page = min(max(0, page), pages - 1)
         self.records = self.gallery.search(**args, limit=size, offset=page * size)
-        cells = [self._cell(record) for record in self.records]
+        deadline = time.monotonic() + THUMB_BUDGET
+        cells = [self._cell(record, time.monotonic() < deadline) for record in self.records]
         with self.grid.hold_sync():
             self.grid.runs, self.grid.page, self.grid.pages, self.grid.total = cells, page, pages, total
             self.grid.filtered = self.filters.value.active
@@ -116,12 +121,32 @@ class SeedreamGallery(widgets.VBox):  # type: ignore[misc]
         """Set the filters (the fields of `Filters`: ``model``, ``since``, ``until``, ``starred``, ``demo``), page 1."""
         self.filters.set(Filters(text, **filters))
 
-    def _cell(self, record: RunRecord) -> dict[str, Any]:
-        self._thumbs[record.id] = thumb = self._thumbnail(record)
+    def _cell(self, record: RunRecord, thumbnail: bool = True) -> dict[str, Any]:
+        thumb = self._thumbnail(record) if thumbnail else ""
+        if thumbnail:
+            self._thumbs[record.id] = thumb
         return {"id": record.id, "prompt": record.prompt, "model": record.model.rsplit("/", 1)[-1] or "unknown model",
                 "when": _when(record.created_at), "images": len(record.files), "starred": record.starred,
                 "demo": record.demo, "edit": bool(record.input.get("image_input")), "thumb": thumb,
-                "name": record.file_name(0) if record.files else ""}
+                "pending": not thumbnail, "name": record.file_name(0) if record.files else ""}
+
+    def fill_thumbnails(self) -> int:
+        """Make the thumbnails the page was shown without (its time budget ran out); the view asks for this as soon
+        as it has drawn the page. Returns how many were made; the grid shows them in batches as they come."""
+        made, deadline = 0, time.monotonic() + THUMB_BUDGET / 2
+        runs = [dict(run) for run in self.grid.runs]
+        for run in runs:
+            if not run.get("pending"):
+                continue
+            record = next((r for r in self.records if r.id == run["id"]), None)
+            run["thumb"] = self._thumbs[run["id"]] = self._thumbnail(record) if record is not None else ""
+            run["pending"] = False
+            made += 1
+            if time.monotonic() > deadline:  # show this batch, go on with the next
+                self.grid.runs, deadline = [dict(r) for r in runs], time.monotonic() + THUMB_BUDGET / 2
+        if made:
+            self.grid.runs = runs
+        return made
 
     def _thumbnail(self, record: RunRecord) -> str:
         try:
@@ -290,6 +315,8 @@ class SeedreamGallery(widgets.VBox):  # type: ignore[misc]
         try:
             if action == "page":
                 self.show_page(int(message.get("page", 0)))
+            elif action == "thumbs":
+                self.fill_thumbnails()
             elif action == "undo":
                 self.undo()
             elif action == "open":

@@ -60,7 +60,7 @@ export default {
         image.loading = "lazy";
         open.append(image);
       } else {
-        open.append(node("span", "sdw-cell-missing", "image missing"));
+        open.append(node("span", "sdw-cell-missing", run.pending ? "…" : "image missing"));
       }
       if (run.images > 1) open.append(node("span", "sdw-cell-count", `${run.images} images`));
       if (run.demo) open.append(node("span", "sdw-badge sdw-cell-demo", "DEMO"));
@@ -115,7 +115,20 @@ export default {
       }
     }
 
-    model.on("change", draw);
+    const asked = new Set();
+    function fill() {
+      // The page came without some thumbnails (its time budget ran out): ask for them once it is drawn.
+      const pending = (model.get("runs") || []).filter((run) => run.pending && !asked.has(run.id));
+      if (!pending.length) return;
+      pending.forEach((run) => asked.add(run.id));
+      send("thumbs", {});
+    }
+
+    model.on("change", () => {
+      draw();
+      fill();
+    });
     draw();
+    fill();
   },
 };

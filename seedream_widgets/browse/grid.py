@@ -19,8 +19,9 @@ from ..frontend.look import asset, stylesheet
 __all__ = ["ACTIONS", "GalleryGrid"]
 
 log = logging.getLogger("seedream_widgets")
-ACTIONS = frozenset({"open", "star", "delete", "undo", "use", "panel", "page"})
-"""What the view can ask for: ``{"action": ..., "id": run id}`` (``"page"``: ``{"page": n}``; ``"undo"``: nothing)."""
+ACTIONS = frozenset({"open", "star", "delete", "undo", "use", "panel", "page", "thumbs"})
+"""What the view can ask for: ``{"action": ..., "id": run id}`` (``"page"``: ``{"page": n}``; ``"undo"`` and
+``"thumbs"``, the thumbnails the page was shown without: nothing more)."""
 
 
 class GalleryGrid(anywidget.AnyWidget):
@@ -30,7 +31,7 @@ class GalleryGrid(anywidget.AnyWidget):
     _css = stylesheet(__file__)
 
     runs = traitlets.List(traitlets.Dict(), help="The page's runs: id, prompt, model, when, images, starred, demo, "
-                          "edit, thumb (a JPEG data URI), name.").tag(sync=True)
+                          "edit, thumb (a JPEG data URI), pending (its thumbnail is on its way), name.").tag(sync=True)
     page = traitlets.Int(0, help="The page shown, from 0 (newest runs first).").tag(sync=True)
     pages = traitlets.Int(1, help="How many pages the filters give.").tag(sync=True)
     page_size = traitlets.Int(24).tag(sync=True)
