@@ -67,8 +67,9 @@ export default {
       if (run.edit) open.append(node("span", "sdw-cell-edit", "edit"));
       const prompt = node("div", "sdw-cell-prompt", run.prompt || "(no prompt)");
       prompt.title = run.prompt;
-      const meta = node("div", "sdw-cell-meta sdw-muted", `${run.model} · ${run.when}`);
-      meta.title = `${run.id} · ${run.name}`;
+      const meta = node("div", "sdw-cell-meta sdw-muted");
+      meta.append(node("div", "", run.when), node("div", "", run.model));
+      meta.title = `${run.when} UTC · ${run.model} · ${run.id} · ${run.name}`;
       const star = button("", run.starred ? "Unstar" : "Star", () => send("star", { id: run.id }),
         `sdw-cell-star${run.starred ? " sdw-starred" : ""}`);
       star.append(node("span", "sdw-star-glyph", run.starred ? "★" : "☆"));

@@ -61,7 +61,8 @@ export default {
     const after = node("img", "sdw-lb-image");
     const divider = node("div", "sdw-lb-divider");
     const note = node("div", "sdw-lb-note");
-    frame.append(before, after, divider, note);
+    const tags = [node("span", "sdw-lb-tag sdw-lb-tag-before", "before"), node("span", "sdw-lb-tag sdw-lb-tag-after", "after")];
+    frame.append(before, after, divider, note, ...tags);
     const previous = button("‹", "Previous image (←)", () => move(-1));
     previous.classList.add("sdw-lb-nav", "sdw-lb-previous");
     const next = button("›", "Next image (→)", () => move(1));
@@ -75,7 +76,7 @@ export default {
     slider.value = "50";
     slider.setAttribute("aria-label", "Before / after divider");
     slider.addEventListener("input", () => place());
-    const details = node("dl", "sdw-lb-details");
+    const details = node("div", "sdw-lb-details");
     const prompt = node("p", "sdw-lb-prompt");
     const aside = node("div", "sdw-lb-aside");
     aside.append(prompt, details);
@@ -176,12 +177,18 @@ export default {
       title.textContent = slide.name;
       title.title = slide.name;
       prompt.textContent = slide.prompt;
-      details.replaceChildren();
-      for (const [label, text] of slide.details || []) details.append(node("dt", "", label), node("dd", "", text));
+      const row = (label, value) => {
+        const line = node("div", "sdw-lb-row");
+        const text = node("span", "sdw-lb-value");
+        text.append(value);
+        line.append(node("span", "sdw-lb-label", label), text);
+        return line;
+      };
+      details.replaceChildren(...(slide.details || []).map(([label, text]) => row(label, text)));
       if (slide.demo) {
-        const mark = node("dd");
+        const mark = node("span");
         mark.append(node("span", "sdw-badge", "DEMO"), " local demo backend");
-        details.prepend(node("dt", "", "Backend"), mark);
+        details.prepend(row("Backend", mark));
       }
       const image = cache.get(key(index, "image"));
       const loaded = !!(image && image.url);
@@ -208,6 +215,7 @@ export default {
       slider.hidden = !canCompare;
       before.hidden = !canCompare;
       divider.hidden = !canCompare;
+      tags.forEach((tag) => (tag.hidden = !canCompare));
       if (canCompare && before.getAttribute("src") !== input.url) before.src = input.url;
       place();
       const zoomed = zoom > 0 && !canCompare && after.naturalWidth > 0;
