@@ -133,6 +133,13 @@ def _exercise(page: Any, shots: str = "") -> None:
                            ".startsWith('4 / 14')", timeout=10_000)
     page.wait_for_function("() => document.querySelector('.sdw-lightbox .sdw-lb-image').src.startsWith('blob:')",
                            timeout=30_000)
+    page.keyboard.press("+")  # zoom in from "fit" (the image is 512 px, shown larger than that here)
+    page.wait_for_function("() => document.querySelector('.sdw-lightbox').classList.contains('sdw-lb-zoomed')",
+                           timeout=10_000)
+    assert lightbox.locator("button", has_text="%").count() == 1
+    page.keyboard.press("0")
+    page.wait_for_function("() => !document.querySelector('.sdw-lightbox').classList.contains('sdw-lb-zoomed')",
+                           timeout=10_000)
     name = lightbox.locator(".sdw-lb-title").inner_text()
     assert name.endswith("_a-red-fox-in-the-snow-watercolor-0_2.jpg"), name  # RunRecord.file_name
     with page.expect_download(timeout=30_000) as download:
