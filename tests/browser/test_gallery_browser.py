@@ -164,6 +164,31 @@ def _exercise(page: Any, shots: str = "") -> None:
     assert SENTINEL_API_TOKEN not in page.content()
 
 
+def _manage(page: Any) -> None:
+    """Star, delete and undo, and a panel with a run's settings, by clicks."""
+    third = page.locator(".sdw-gallery .sdw-cell").nth(2)
+    prompt = third.locator(".sdw-cell-prompt").inner_text()
+    third.locator(".sdw-cell-star").click()
+    page.locator(".sdw-gallery .sdw-cell").nth(2).locator(".sdw-cell-star.sdw-starred").wait_for(timeout=30_000)
+    page.locator(".sdw-gallery .sdw-cell").nth(2).locator(".sdw-cell-star").click()
+    page.locator(".sdw-gallery .sdw-cell").nth(2).locator(".sdw-cell-star:not(.sdw-starred)").wait_for(timeout=30_000)
+    page.locator(".sdw-gallery .sdw-cell").nth(2).locator(".sdw-cell-delete").click()
+    notice = page.locator(".sdw-gallery-notice")
+    notice.filter(has_text="trash").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelector('.sdw-gallery-summary').textContent.includes('of 29 runs')",
+                           timeout=30_000)
+    notice.locator("button", has_text="Undo").click()
+    notice.filter(has_text="Restored").wait_for(timeout=30_000)
+    assert page.locator(".sdw-gallery .sdw-cell").nth(2).locator(".sdw-cell-prompt").inner_text() == prompt
+    page.locator(".sdw-gallery .sdw-cell").nth(2).locator("button", has_text="Panel").click()
+    panel = page.locator(".seedream-gallery .seedream-panel")
+    panel.wait_for(timeout=60_000)
+    panel.locator("textarea").first.wait_for(timeout=30_000)
+    assert panel.locator("textarea").first.input_value() == prompt
+    page.locator(".seedream-gallery button", has_text="Close panel").click()
+    panel.wait_for(state="detached", timeout=30_000)
+
+
 def _shoot(locator: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     locator.screenshot(path=str(SHOTS / name))
@@ -197,6 +222,7 @@ def test_gallery_in_jupyterlab_light_and_dark(jupyter_lab: JupyterLab, lab_page:
     # The keys stayed in the widget: the notebook's cell selection did not move.
     assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == active
 
+    _manage(page)
     page.locator(".sdw-gallery .sdw-cell").first.locator(".sdw-cell-thumb").click()
     page.locator(".sdw-lightbox").wait_for(state="visible")
     light = _contrast(page)
