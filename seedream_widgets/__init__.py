@@ -4,8 +4,8 @@
 >>> result = Seedream().generate("a red fox in the snow", size="1K")   # doctest: +SKIP
 
 Three front doors over one engine: the ``%%seedream`` magic (``%load_ext
-seedream_widgets``), the `SeedreamPanel` widget, and the `Seedream` /
-`AsyncSeedream` clients; plus the ``seedream`` command line. With no token
+seedream_widgets``), the `SeedreamPanel` widget (and `SeedreamGallery`, which
+browses what was made), and the `Seedream` / `AsyncSeedream` clients; plus the ``seedream`` command line. With no token
 configured everything runs against a local demo backend.
 
 Heavy modules (httpx, Pillow, ipywidgets) load on first use, so importing this
@@ -45,6 +45,7 @@ from .schema import FIELDS, SeedreamInput, output_pixels
 
 if TYPE_CHECKING:
     from .batch import Batch, BatchState
+    from .browse import SeedreamGallery
     from .client import AsyncSeedream, Seedream, Update
     from .demo import DemoServer, start_demo_server
     from .panel import SeedreamPanel
@@ -84,6 +85,7 @@ __all__ = [
     "RunState",
     "Seedream",
     "SeedreamError",
+    "SeedreamGallery",
     "SeedreamInput",
     "SeedreamPanel",
     "SeedreamWarning",
@@ -109,6 +111,7 @@ _LAZY = {
     "Result": "result",
     "Comparison": "result",
     "SeedreamPanel": "panel",
+    "SeedreamGallery": "browse",
     "DemoServer": "demo",
     "start_demo_server": "demo",
 }

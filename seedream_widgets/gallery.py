@@ -35,7 +35,7 @@ from typing import Any
 
 from .errors import NotFoundError
 from .images import describe_uri
-from .index import GalleryIndex, canonical_json
+from .index import INDEX_DIR, GalleryIndex, canonical_json
 
 __all__ = ["Gallery", "PendingRun", "RunRecord", "descriptive_name"]
 
@@ -578,6 +578,77 @@ class Gallery:
         count = len(list(self.trash_dir.glob(f"*/*/{SIDECAR}")))
         shutil.rmtree(self.trash_dir, ignore_errors=True)
         return count
+
+    # -- for the gallery widget (issue 17): cached thumbnails, the models present, an edit's input images --------
+
+    def thumbnail(self, record: RunRecord, index: int = 0, max_px: int = 256) -> bytes:
+        """A JPEG thumbnail (at most ``max_px`` a side) of image ``index`` of a stored run, made once.
+
+        >>> jpeg = gallery.thumbnail(gallery.history(1)[0], 0, 256)     # doctest: +SKIP
+
+        Cached under ``{output_dir}/.index/thumbs/`` (a cache like the index: deleting it loses
+        nothing); a cached copy older than its image is made again. `OSError` when the image is gone.
+        """
+        from .images import thumbnail
+
+        source = record.paths[index]
+        made = source.stat().st_mtime
+        cache = self.root / INDEX_DIR / "thumbs" / record.id[:2] / f"{record.id}_{index + 1}_{max_px}.jpg"
+        try:
+            if cache.stat().st_mtime >= made:
+                return cache.read_bytes()
+        except OSError:
+            pass
+        data, _ = thumbnail(source, max_px=max_px)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _replace_file(cache, data)
+        except OSError as exc:  # a read-only folder still gets its thumbnails, made each time
+            log.debug("could not cache a thumbnail of %s: %r", source, exc)
+        return data
+
+    def models(self) -> list[str]:
+        """The models of the stored runs, sorted (what a model filter offers)."""
+        return sorted({str(row["model"]) for row in self.costs() if row["model"]})
+
+    def input_images(self, record: RunRecord, lookback: int = 200) -> list[Path | str | None]:
+        """Where each input image of a stored run can be seen now, in order: its http(s) URL as sent, the stored
+        output it was (a data: URI is kept as type, size and hash: matched against the images of the ``lookback``
+        runs saved before it, the "use as input" loop), or None."""
+        found: list[Path | str | None] = []
+        candidates: list[RunRecord] | None = None
+        for item in record.input.get("image_input") or []:
+            text = str(item)
+            if text.startswith(("http://", "https://")):
+                found.append(text)
+                continue
+            parts = dict(p.partition("=")[::2] for p in text.split(";")[1:] if "=" in p)
+            digest, size = parts.get("sha256", ""), parts.get("bytes", "")
+            if not text.startswith("data:") or not digest or not size.isdigit():
+                found.append(None)
+                continue
+            if candidates is None:
+                candidates = self.search(until=record.saved_at, limit=lookback)
+            found.append(self._by_digest(candidates, digest, int(size)))
+        return found
+
+    @staticmethod
+    def _by_digest(records: list[RunRecord], digest: str, size: int) -> Path | None:
+        """The stored image that `describe_uri` would describe with ``digest`` (hashed only when its size fits)."""
+        import base64
+        import hashlib
+
+        for record in records:
+            for path in record.paths:
+                try:
+                    if abs(path.stat().st_size - size) > 3:  # describe_uri counts 3 bytes per 4 base64 characters
+                        continue
+                    text = base64.b64encode(path.read_bytes())
+                except OSError:
+                    continue
+                if hashlib.sha256(text).hexdigest()[: len(digest)] == digest:
+                    return path
+        return None
 
 
 def descriptive_name(when: str, prompt: str, number: int, count: int, suffix: str) -> str:
