@@ -63,13 +63,13 @@ def run(ctx: Context) -> None:
                    "< 50 ms", [Check("value", "<", 50)], "reading every sidecar (before the index)",
                    median(baseline) * 1000, median(history) / median(baseline), params,
                    rounded([t * 1000 for t in history], 2)))
-    search = _timed(lambda: gallery.search("lighthouse watercolour", limit=50), reps)
-    base_search = _timed(lambda: old_history(root, 50, "lighthouse watercolour"), 1)
+    search = _timed(lambda: gallery.search("lighthouse watercolor", limit=50), reps)
+    base_search = _timed(lambda: old_history(root, 50, "lighthouse watercolor"), 1)
     ctx.add(Figure(NAME, "search_ms", f"prompt search on {count:,} runs (index, warm)", median(search) * 1000, "ms",
                    "< 50 ms", [Check("value", "<", 50)], "reading every sidecar (before the index)",
                    median(base_search) * 1000, median(search) / median(base_search), params,
                    rounded([t * 1000 for t in search], 2),
-                   note=f"{gallery.count('lighthouse watercolour'):,} runs match"))
+                   note=f"{gallery.count('lighthouse watercolor'):,} runs match"))
     if os.geteuid() == 0 and _drop_caches():
         started = time.perf_counter()
         Gallery(root).history(20)
@@ -84,7 +84,7 @@ def run(ctx: Context) -> None:
         ctx.add(Figure(NAME, "history20_cold_ms", "history(20), cold", None, "ms", status="SKIP",
                        note="dropping the page cache needs root and /proc/sys/vm/drop_caches"))
     try:
-        from seedream_widgets.browse import SeedreamGallery  # the widget (issue 17)
+        from seedream_widgets import SeedreamGallery  # the widget (issue 17)
     except ImportError:
         ctx.add(Figure(NAME, "gallery_first_page_s", "SeedreamGallery first page", None, "s", status="SKIP",
                        note="the gallery widget is not in this build"))

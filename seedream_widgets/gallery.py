@@ -609,7 +609,8 @@ class Gallery:
 
     def models(self) -> list[str]:
         """The models of the stored runs, sorted (what a model filter offers)."""
-        return sorted({str(row["model"]) for row in self.costs() if row["model"]})
+        index = self._indexed()
+        return index.models() if index is not None else sorted({r.model for r in self.history(None) if r.model})
 
     def input_images(self, record: RunRecord, lookback: int = 200) -> list[Path | str | None]:
         """Where each input image of a stored run can be seen now, in order: its http(s) URL as sent, the stored

@@ -136,6 +136,7 @@ class GalleryIndex:
             db.execute("CREATE INDEX IF NOT EXISTS runs_day ON runs (day)")
             db.execute("CREATE INDEX IF NOT EXISTS runs_key ON runs (input_key)")
             db.execute("CREATE INDEX IF NOT EXISTS runs_group ON runs (group_id)")
+            db.execute("CREATE INDEX IF NOT EXISTS runs_model ON runs (model)")
             db.execute("CREATE TABLE IF NOT EXISTS days (day TEXT PRIMARY KEY, mtime REAL)")
             db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
             self.fts = self._create_fts(db)
@@ -340,6 +341,11 @@ class GalleryIndex:
         return [float(r[0]) for r in self._connect().execute(
             "SELECT duration FROM runs WHERE model = ? AND size = ? AND images = ? AND duration IS NOT NULL "
             "ORDER BY saved_at DESC LIMIT ?", (model, size, images, limit))]
+
+    def models(self) -> list[str]:
+        """The distinct models of the stored runs, sorted (an index walk, not a scan)."""
+        return [str(r[0]) for r in self._connect().execute(
+            "SELECT DISTINCT model FROM runs WHERE model != '' ORDER BY model")]
 
     def costs(self) -> list[sqlite3.Row]:
         """Spending by day and model: runs, images and US dollars (demo runs cost nothing)."""
