@@ -1142,6 +1142,12 @@ class Seedream:
         """A comparison stored earlier, as the same grid; see `AsyncSeedream.comparison`."""
         return self._core.comparison(group)
 
+    def compare_cells(self, prompt: str | Sequence[str], **axes_and_fields: Any) -> CompareCells:
+        """Every cell of a comparison, validated as `start_compare` does (all problems at once), without starting
+        it: for previews (the magic's ``--dry-run``). Sends nothing but a read of a model's schema new to it."""
+        self._preload(axes_and_fields.get("model"))
+        return self._core._compare_cells(prompt, axes_and_fields)
+
     def resume_run(self, prediction_id: str, *, timeout: float | None = None) -> Run:
         """A `Run` that finishes a prediction started earlier; see `AsyncSeedream.resume`."""
         return self._core._spawn(self._engine.loop, resume_id=prediction_id, timeout=timeout)

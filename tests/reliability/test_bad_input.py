@@ -23,7 +23,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from seedream_widgets import Seedream, SeedreamError, ValidationError
+from seedream_widgets import CostLimitExceeded, Seedream, SeedreamError, ValidationError
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.schema import MAX_INPUT_IMAGES
 
@@ -271,6 +271,20 @@ MAGIC_CASES: list[tuple[str, str, str, type[BaseException], tuple[str, ...]]] = 
     ("timeout NaN", "--timeout nan", "a fox", UsageError, ("--timeout", "positive", "nan")),
     ("compare unknown field", "--compare seed=1,2", "a fox", UsageError, ("seed", "axes:")),
     ("compare bad value", "--compare size=1K,5K", "a fox", ValidationError, ("size", "'5K'", SIZES)),
+    # other models' options (issue 15), cost and provenance options, templates (issue 21)
+    ("4.5 has no 1K", "--model seedream-4.5 --size 1K", "a fox", ValidationError, ("-s/--size", "2K, 4K, custom")),
+    ("5-lite has no custom", "--model bytedance/seedream-5-lite --size custom", "a fox", ValidationError,
+     ("-s/--size", "2K, 3K")),
+    ("5-lite option on seedream-4", "--output-format png", "a fox", UsageError, ("--output-format",)),
+    ("model axis, bad option", "--compare model=seedream-4,seedream-5-lite --frobnicate", "a fox", UsageError,
+     ("--frobnicate",)),
+    ("max cost negative", "--max-cost -1", "a fox", UsageError, ("--max-cost", "US dollars")),
+    ("over max cost", "-s 1K -n 3 --max-cost 0.01", "a fox", CostLimitExceeded, ("--max-cost", "nothing was sent")),
+    ("metadata value", "--metadata some", "a fox", UsageError, ("--metadata", "full")),
+    ("placeholder without values", "--compare animal=fox,owl", "a {animal} in the {weather}", ValidationError,
+     ("{weather}", "--compare weather=A,B")),
+    ("placeholder misspelt", "--compare animl=fox,owl", "a {animal}", UsageError, ("animl", "did you mean animal")),
+    ("unclosed value quote", "--compare 'style=\"oil, paint'", "a {style}", UsageError, ("double quote",)),
 ]
 
 
