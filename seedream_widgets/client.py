@@ -869,6 +869,7 @@ class AsyncSeedream:
                        timeout: float | None, axes_and_fields: Mapping[str, Any]) -> Batch[Comparison]:
         cells = self._compare_cells(prompt, axes_and_fields)
         labels = [", ".join(f"{k}={v}" for k, v in combo.items()) for combo in cells.combos]
+        self.check_cost(self.estimate_inputs(cells.inputs))  # before the group is kept: a refused grid leaves nothing
         group = self.gallery.save_group({
             "kind": "compare", "prompt": cells.prompt, "axes": cells.axes, "combos": cells.combos,
             "notes": cells.notes, "model": self.settings.model, "demo": self.settings.demo})
