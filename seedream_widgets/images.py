@@ -233,8 +233,8 @@ def _check_free_space(folder: Path, needed: int) -> None:
     except OSError:
         return  # cannot tell: the write itself will say
     if free < needed + FREE_SPACE_MARGIN:
-        raise OSError(errno.ENOSPC, f"No space left on device: an output of {needed / 1e6:.1f} MB does not fit in "
-                                    f"the {free / 1e6:.1f} MB free")
+        raise OSError(errno.ENOSPC, f"No space left on device: an output of {needed / 1e6:.2f} MB and a "
+                                    f"{FREE_SPACE_MARGIN // 1024} KB margin do not fit in the {free / 1e6:.2f} MB free")
 
 
 def _save_data_uri(uri: str, dest: Path, *, prediction_id: str, max_bytes: int) -> SavedImage:

@@ -194,7 +194,7 @@ def test_free_space_is_checked_before_an_output_is_written(small_disk: SmallDisk
     with Seedream(token=SENTINEL, base_url=server.base_url, output_dir=small_disk.root,
                   embed_metadata=False) as client:
         small_disk.fill(leave=64 * 1024)
-        with pytest.raises(OutputError, match=r"does not fit|No space") as info:
+        with pytest.raises(OutputError, match=r"do not fit in the|No space") as info:
             client.generate("a large png", size="2K")
         assert info.value.prediction_id and "resume(" in str(info.value)
         partials = [p for p in small_disk.root.rglob("*") if p.is_file() and p.suffix in (".png", ".partial")]
