@@ -9,7 +9,7 @@ Like every front door it is thin: options, and messages in option words, come fr
 names, read before the real parse); a generation is a `Run` (a batch a `Batch`) started through
 the client and waited for on the main thread; stored runs are read and changed through `Gallery`.
 It starts no thread and writes no file of its own. The modules: `parsing` (words to a namespace,
-exit codes), `terminal` (rich on a terminal, plain elsewhere), `runs` (generate, batch), `stored`
+exit codes), `terminal` (rich on a terminal, plain elsewhere), `runs` (generate, batch), `compare`, `stored`
 (history, show, info, export, star, delete, trash, verify, reindex, cost), `service` (models,
 config, demo-server).
 """
@@ -28,6 +28,7 @@ from types import FrameType
 from .._version import __version__
 from ..config import DEFAULT_MODEL
 from ..models import ModelSchema, builtin_schema
+from .compare import add_compare
 from .parsing import (
     ENVIRONMENT_HELP,
     EXIT_FAILED,
@@ -54,9 +55,9 @@ __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT
 
 SUBCOMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     add_history, add_show, add_keeping, add_checking, add_models, add_config, add_demo_server)
-"""The registration functions of the commands that do not depend on a model (``generate`` and ``batch``, which
-take the model's fields, come first), in the order ``--help`` lists them."""
-COMMANDS = ("generate", "batch", "history", "show", "star", "unstar", "delete", "trash", "export", "reindex",
+"""The registration functions of the commands that do not depend on a model (``generate``, ``batch`` and
+``compare``, which take the model's fields, come first), in the order ``--help`` lists them."""
+COMMANDS = ("generate", "batch", "compare", "history", "show", "star", "unstar", "delete", "trash", "export", "reindex",
             "verify", "info", "cost", "models", "config", "demo-server")
 """Every command's name (a test checks it against the parser)."""
 
@@ -78,6 +79,7 @@ examples:
   seedream generate "make it night" --image fox.jpg -o out/
   seedream generate "a fox" --model bytedance/seedream-5-lite --size 3K --dry-run
   seedream batch prompts.jsonl --concurrency 4 --max-cost 2
+  seedream compare "a {{animal}} in the snow" --vary animal=fox,owl --vary size=1K,2K
   seedream history --search fox --starred
   seedream show ID
   seedream info image.png
@@ -94,6 +96,7 @@ examples:
     subparsers: Subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")  # type: ignore[assignment]
     add_generate(subparsers, schema)
     add_batch(subparsers, schema)
+    add_compare(subparsers, schema)
     for add in SUBCOMMANDS:
         add(subparsers)
     parser.commands = dict(subparsers.choices)

@@ -43,7 +43,7 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT), after the running predictions were canceled on the service. SIGTERM and SIGHUP
 cancel the same way and exit with 143 and 129."""
 
-FIELD_COMMANDS = ("generate", "batch")
+FIELD_COMMANDS = ("generate", "batch", "compare")
 """The commands whose options are the model's fields."""
 
 ENVIRONMENT_HELP = """\

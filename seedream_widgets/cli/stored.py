@@ -23,6 +23,7 @@ from ..errors import SeedreamError
 from ..gallery import Gallery, RunRecord
 from ..provenance import ForeignRecord, GenerationRecord, file_sha256, read_generation
 from ..result import Result
+from .compare import print_comparison
 from .parsing import EXIT_OK, EXIT_USAGE, Subparsers, UsageProblem, add_common, command, day, seconds, until_day
 from .runs import client, follow, print_result, terminal
 from .terminal import DEMO_STYLE, demo_mark, is_terminal
@@ -99,6 +100,7 @@ examples:
     group.add_argument("-s", "--search", metavar="TEXT", help="words of the prompt (parts of words, any order)")
     group.add_argument("--model", metavar="OWNER/NAME", help="runs of this model only")
     group.add_argument("--starred", action="store_true", help="starred runs only (`seedream star ID`)")
+    group.add_argument("--group", metavar="GROUP", help="the cells of one comparison (`seedream compare`)")
     group.add_argument("--since", type=day, metavar="DATE",
                        help="saved on or after DATE (2026-11-24, an ISO time, 7d, today, yesterday; UTC)")
     group.add_argument("--until", type=until_day, metavar="DATE", help="saved on or before DATE (a whole day)")
@@ -114,7 +116,7 @@ def run_history(args: argparse.Namespace) -> int:
     if limit < 0 or args.offset < 0:
         raise UsageProblem("--limit, N and --offset must be 0 or more")
     filters: dict[str, Any] = {"model": args.model, "since": args.since, "until": args.until,
-                               "starred": True if args.starred else None}
+                               "starred": True if args.starred else None, "group": args.group}
     filtered = bool(args.search) or any(value is not None for value in filters.values())
     records = gallery.search(args.search, limit=limit or None, offset=args.offset, **filters)
     total = gallery.count(args.search, **filters) if records or args.offset else 0
@@ -130,12 +132,13 @@ def run_history(args: argparse.Namespace) -> int:
                    'seedream generate "a red fox in the snow"')
         return EXIT_OK
     if records:
-        term.table(("SAVED", "ID", STAR, "IMAGES", "SIZE", "MODEL", "PROMPT"), [
+        grouped = any(r.group for r in records)  # a column only when some run is a comparison's cell
+        term.table(("SAVED", "ID", STAR, "IMAGES", "SIZE", "MODEL", *(("GROUP",) if grouped else ()), "PROMPT"), [
             (_local_time(r.saved_at), r.id, Text(STAR if r.starred else "", style=DEMO_STYLE),
              f"{len(r.files)}" + ("" if r.complete else " (missing)"),
              "x".join(map(str, r.size)) if any(r.size) else "-", _model(r.model),
-             demo_mark(shorten(r.prompt, 60), r.demo))
-            for r in records], flex="PROMPT", optional=("MODEL", "SIZE", "IMAGES"))
+             *((r.group or "-",) if grouped else ()), demo_mark(shorten(r.prompt, 60), r.demo))
+            for r in records], flex="PROMPT", optional=("GROUP", "MODEL", "SIZE", "IMAGES"))
         shown = args.offset + len(records)
         if shown < total:
             term.note(f"{args.offset + 1}-{shown} of {total} runs; --offset {shown} lists the next ones", "dim")
@@ -158,8 +161,10 @@ def add_show(subparsers: Subparsers) -> None:
 examples:
   seedream show jgphg58vscwhgj1j3nw69jk2t9
   seedream show jgph                 # a unique prefix of a stored run's id is enough
-  seedream show jgphg58vscwhgj1j3nw69jk2t9 --json""")
-    parser.add_argument("id", metavar="ID", help="a prediction id (see `seedream history`)")
+  seedream show jgphg58vscwhgj1j3nw69jk2t9 --json
+  seedream show cmp-20261201-101500-a1b2c3     # a comparison: its grid again""")
+    parser.add_argument("id", metavar="ID", help="a prediction id (see `seedream history`), or a comparison's group "
+                                                 "(cmp-...: its grid)")
     parser.add_argument("--timeout", type=seconds, metavar="S",
                         help="give up waiting for a running prediction after S seconds (default 600)")
     add_common(parser, "the run (with its paths)")
@@ -167,6 +172,10 @@ examples:
 
 def run_show(args: argparse.Namespace) -> int:
     settings, gallery = stored(args)
+    if args.id.strip().startswith("cmp-"):  # a comparison kept as a group: its grid, from disk
+        with client(args) as made:
+            print_comparison(args, made.comparison(args.id.strip()), settings.token)
+        return EXIT_OK
     prediction_id = full_id(gallery, args.id.strip())
     record = gallery.find(prediction_id)
     if record is not None and record.complete:  # from disk, without a request
