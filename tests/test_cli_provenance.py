@@ -84,6 +84,23 @@ def test_info_reads_automatic1111_files_and_says_when_there_is_nothing(demo_serv
     assert nothing.returncode == 1
 
 
+def test_info_reads_a_comfyui_png(demo_server: DemoServer, workdir: Path) -> None:
+    graph = {"3": {"class_type": "KSampler", "inputs": {"seed": 42, "steps": 20, "positive": ["6", 0],
+                                                         "negative": ["7", 0], "model": ["4", 0]}},
+             "4": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "sd_xl_base_1.0.safetensors"}},
+             "6": {"class_type": "CLIPTextEncode", "inputs": {"text": "a lighthouse in a storm"}},
+             "7": {"class_type": "CLIPTextEncode", "inputs": {"text": "blurry"}}}
+    meta = PngImagePlugin.PngInfo()
+    meta.add_text("prompt", json.dumps(graph))
+    Image.new("RGB", (64, 64), "white").save(workdir / "comfy.png", pnginfo=meta)
+    result = seedream("info", "comfy.png", "--json", server=demo_server, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    (info,) = json.loads(result.stdout)
+    assert info["kind"] == "ComfyUI" and info["record"]["prompt"] == "a lighthouse in a storm"
+    assert info["record"]["model"] == "sd_xl_base_1.0.safetensors"
+    assert info["again"].startswith("seedream generate 'a lighthouse in a storm'")
+
+
 def test_verify_checks_files_hashes_and_records(demo: DemoServer, workdir: Path) -> None:
     runs = [made(demo, workdir, prompt, "--size", "1K", *extra)
             for prompt, extra in (("a fox", ["-n", "2"]), ("an owl", []), ("a heron", []), ("a lark", []))]

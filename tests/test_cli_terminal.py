@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from test_cli import COMMAND, environment, no_traceback, seedream
 
+from seedream_widgets import Seedream
 from seedream_widgets.cli import COMMANDS, build_parser
 from seedream_widgets.demo import DemoServer
 
@@ -155,9 +156,9 @@ def test_batch_shows_a_live_line_per_running_item(demo: DemoServer, workdir: Pat
     (workdir / "slow.jsonl").write_text('"[demo:slow=1] a fox"\n"[demo:slow=1] an owl"\n"a heron"\n')
     code, shown = on_terminal("batch", "slow.jsonl", "--size", "1K", "-c", "2", server=demo, cwd=workdir)
     assert code == 0, shown
-    ids = demo.stats.prediction_ids
+    by_prompt = {demo.prediction(i)["input"]["prompt"]: i for i in demo.stats.prediction_ids}  # created at once
     live = [line for line in shown.replace("\r", "\n").splitlines() if line.lstrip().startswith("line ")]
-    for number, prediction in ((1, ids[0]), (2, ids[1])):
+    for number, prediction in ((1, by_prompt["[demo:slow=1] a fox"]), (2, by_prompt["[demo:slow=1] an owl"])):
         assert any(f"line {number} · " in line and "processing" in line and prediction in line for line in live), \
             (number, live)
     assert "\x1b[1A" in shown and "\x1b[2K" in shown  # redrawn in place
@@ -173,3 +174,15 @@ def test_batch_off_a_terminal_says_when_each_item_starts(demo: DemoServer, workd
     assert lines.index(f"line 1 started · {first}") < lines.index(f"[1/2] line 1 done · {first} · 1 image") < \
         lines.index(f"line 2 started · {second}")
     assert ESCAPE not in result.stderr
+
+
+def test_emptying_the_trash_asks_at_a_terminal(demo_server: DemoServer, workdir: Path) -> None:
+    with Seedream(base_url=demo_server.base_url, output_dir=workdir / "out") as client:
+        run = client.generate("a fox", size="1K")
+    assert seedream("delete", run.id, server=demo_server, cwd=workdir).returncode == 0
+    code, shown = on_terminal("trash", "empty", server=demo_server, cwd=workdir, answer="n")
+    assert code == 0 and "Delete the 1 run in the trash for good? [y/N]" in shown and "kept the trash" in shown
+    assert run.id in seedream("trash", server=demo_server, cwd=workdir).stdout
+    code, shown = on_terminal("trash", "empty", server=demo_server, cwd=workdir, answer="y")
+    assert code == 0 and "deleted 1 run for good" in shown
+    assert seedream("trash", server=demo_server, cwd=workdir).stdout.strip() == "The trash is empty."

@@ -48,7 +48,7 @@ from .parsing import (
 from .runs import add_batch, add_generate, signals
 from .service import add_config, add_demo_server, add_models
 from .stored import EXIT_PROBLEMS, add_checking, add_history, add_keeping, add_show
-from .terminal import Terminal, exit_status, is_terminal, report
+from .terminal import Terminal, ask, exit_status, report
 
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PROBLEMS", "EXIT_SERVICE",
            "EXIT_USAGE", "SUBCOMMANDS", "build_parser", "exit_status", "main"]
@@ -103,23 +103,16 @@ examples:
     return parser
 
 
-def _ask(question: str) -> bool:
-    """A yes from the person at the terminal; never asked when stdin or stderr is not one (scripts, pipes)."""
-    if not (is_terminal(sys.stdin) and is_terminal(sys.stderr)):
-        return False
-    print(question, end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``seedream`` command; returns the exit status."""
     words = list(argv) if argv is not None else sys.argv[1:]
-    debug = "--debug" in words
+    debug, json_mode = "--debug" in words, "--json" in words
     try:
-        words = with_shorthand(words, COMMANDS, _ask)
-        schema = field_schema(words)  # generate/batch: the fields of the model the command line names
+        words = with_shorthand(words, COMMANDS, ask)
+        schema = field_schema(words)  # generate/batch/compare: the fields of the model the command line names
     except Exception as exc:
-        return report(Terminal(), "seedream", exc, debug=debug)
+        prog = f"seedream {words[0]}" if words and words[0] in COMMANDS else "seedream"
+        return report(Terminal(), prog, exc, debug=debug, json_mode=json_mode)
     parser = build_parser(schema)
     args = parser.parse_args(words)
     if schema is not None and args.model and args.model != schema.label and args.model != schema.model:
@@ -127,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             schema = field_schema([words[0], "--model", args.model, *words[1:]])
         except Exception as exc:
-            return report(Terminal(), f"seedream {args.command}", exc, debug=debug)
+            return report(Terminal(), f"seedream {args.command}", exc, debug=debug, json_mode=json_mode)
         args = build_parser(schema).parse_args(words)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:

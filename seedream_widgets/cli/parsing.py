@@ -278,8 +278,8 @@ def with_shorthand(argv: list[str], commands: Sequence[str], ask: Callable[[str]
     if ask(f"{argv[0]!r} is not a command. Generate an image of {prompt!r}? [y/N] "):
         return ["generate", prompt, *rest]
     suggested = shlex.join(["seedream", "generate", prompt, *rest])
-    raise UsageProblem(f"{argv[0]!r} is not a command (commands: {', '.join(commands)}); a word alone is not taken "
-                       f"as a prompt, so nothing was sent. To generate it:\n  {suggested}")
+    raise UsageProblem(f"{argv[0]!r} is not a command (`seedream --help` lists them); a word alone is not taken as a "
+                       f"prompt, so nothing was sent. To generate it:\n  {suggested}")
 
 
 def option_value(argv: Sequence[str], *names: str) -> str | None:

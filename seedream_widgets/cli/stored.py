@@ -26,7 +26,7 @@ from ..result import Result
 from .compare import print_comparison
 from .parsing import EXIT_OK, EXIT_USAGE, Subparsers, UsageProblem, add_common, command, day, seconds, until_day
 from .runs import client, follow, print_result, terminal
-from .terminal import DEMO_STYLE, demo_mark, is_terminal
+from .terminal import DEMO_STYLE, ask, demo_mark, is_terminal
 
 if TYPE_CHECKING:
     from ..schema import SeedreamInput
@@ -273,7 +273,7 @@ def run_trash(args: argparse.Namespace) -> int:
     if args.action == "empty":
         held = len(gallery.trash())
         if held and not args.yes and is_terminal(sys.stdin) and is_terminal(sys.stderr) \
-                and not _confirm(f"Delete the {held} run{_s(held)} in the trash for good? [y/N] "):
+                and not ask(f"Delete the {held} run{_s(held)} in the trash for good? [y/N] "):
             term.note("kept the trash as it is")
             return EXIT_OK
         emptied = gallery.empty_trash()
@@ -294,12 +294,6 @@ def run_trash(args: argparse.Namespace) -> int:
         term.note(f"{len(records)} run{_s(len(records))} in {gallery.trash_dir}; `seedream trash restore ID` brings "
                   "one back, `seedream trash empty` deletes them for good", "dim")
     return EXIT_OK
-
-
-def _confirm(question: str) -> bool:
-    """Ask the person at the terminal (stdin and stderr are one); anything but yes is no."""
-    print(question, end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def run_export(args: argparse.Namespace) -> int:

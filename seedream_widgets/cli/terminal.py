@@ -57,6 +57,17 @@ def is_terminal(stream: IO[str]) -> bool:
         return False
 
 
+def ask(question: str) -> bool:
+    """A yes from the person at the terminal; False without asking when stdin or stderr is not one (scripts)."""
+    if not (is_terminal(sys.stdin) and is_terminal(sys.stderr)):
+        return False
+    print(question, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    if not answer.endswith("\n"):  # end of input (Ctrl-D): what follows starts on its own line
+        print(file=sys.stderr)
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _console(stream: IO[str]) -> Console:
     tty = is_terminal(stream)
     colour = tty and not os.environ.get("NO_COLOR")
@@ -241,6 +252,7 @@ def exit_status(exc: BaseException) -> int:
     return EXIT_SERVICE if isinstance(exc, SeedreamError) else EXIT_INTERNAL
 
 
+_OPTIONS = {"model": "--model", "timeout": "--timeout", "axes": "--vary"}
 _RESUME_CALL = re.compile(r"resume\(['\"]([^'\"]+)['\"]\)")
 
 
@@ -254,7 +266,11 @@ def in_option_words(text: str) -> str:
 def error_lines(exc: BaseException, schema: ModelSchema | None = None) -> list[str]:
     if isinstance(exc, ValidationError):
         head = ("the service rejected the input" if exc.status == 422 else "invalid input") + "; fix and try again:"
-        return [head, *(f"  {line}" for line in options.problem_lines(exc, schema))]
+        lines = options.problem_lines(exc, schema)
+        # Problems with what is not a model field, named as the command's options.
+        lines = [_OPTIONS.get(line.split(":", 1)[0], line.split(":", 1)[0]) + line[len(line.split(":", 1)[0]):]
+                 for line in lines]
+        return [head, *(f"  {line}" for line in lines)]
     lines = in_option_words(str(exc) or type(exc).__name__).splitlines()
     if isinstance(exc, APIError) and type(exc).__name__ not in lines[0]:
         lines[0] = f"{type(exc).__name__}: {lines[0]}"
