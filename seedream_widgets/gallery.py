@@ -651,6 +651,40 @@ class Gallery:
                     return path
         return None
 
+    # -- for the command line: `seedream verify` and `seedream export` ------------------------------
+
+    def run_folders(self) -> list[Path]:
+        """Every run folder on disk (``{day}/{id}``), oldest day first, whether its sidecar is readable or not:
+        what ``seedream verify`` checks (the index lists only runs whose sidecar it could read)."""
+        days = sorted(p for p in self.root.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]") if p.is_dir())
+        return [run for day in days for run in sorted(day.iterdir()) if run.is_dir() and not run.name.startswith(".")]
+
+    def export(self, prediction_id: str, directory: str | os.PathLike[str]) -> list[Path]:
+        """Copy a stored run's images into ``directory`` under their descriptive names (`RunRecord.file_name`).
+
+        A name already taken by another file gets the run's id appended; the same image exported
+        again is not copied twice. Returns the copies' paths.
+        """
+        import filecmp
+
+        record = self.find(prediction_id)
+        if record is None or not record.complete:
+            raise NotFoundError("Not found", f"no complete stored run {prediction_id} in {self.root}",
+                                hint="`seedream history` lists the stored runs; `seedream show ID` downloads "
+                                     "missing images again")
+        target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
+        copies = []
+        for index, path in enumerate(record.paths):
+            name = Path(record.file_name(index))
+            taken = target / name
+            if taken.exists() and not filecmp.cmp(path, taken, shallow=False):
+                taken = target / f"{name.stem}_{record.id}{name.suffix}"  # ours alone: replaced if it differs
+            if not (taken.exists() and filecmp.cmp(path, taken, shallow=False)):
+                shutil.copy2(path, taken)
+            copies.append(taken)
+        return copies
+
 
 def descriptive_name(when: str, prompt: str, number: int, count: int, suffix: str) -> str:
     """``2026-12-01_red-fox-in-the-snow_2.jpg``: readable and safe on every OS (ASCII letters, digits, dashes).

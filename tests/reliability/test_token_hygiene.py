@@ -253,13 +253,21 @@ def test_the_command_line_never_shows_the_sentinel(tmp_path: Path, figures: Figu
         assert seedream("batch", "prompts.jsonl").returncode == 0
         assert seedream("generate", "[demo:fail=the model gave up] a fox", "--size", "1K", "--debug").returncode == 4
         assert seedream("generate", "a fox", "--size", "1K", "--model", "nobody/nothing").returncode == 3
+        path = json.loads(made.stdout)["paths"][0]
+        for args in (["generate", "a fox", "-n", "2", "--dry-run"], ["generate", "a fox", "--dry-run", "--json"],
+                     ["info", path], ["info", path, "--json"], ["verify"], ["cost", "--json"], ["models", "--refresh"],
+                     ["history", "--search", "fox", "--json"], ["export", pid, "--to", str(tmp_path / "picked")]):
+            assert seedream(*args).returncode == 0, args
         creates = server.stats.creates
     text = "\n".join(shown)
     assert "r8_…" in text and "the model gave up" in text and "DEBUG" in text, "the commands really ran"
+    assert "$SEEDREAM_API_TOKEN" in text and "a seedream-widgets record" in text, "the dry run and info ran"
     assert creates == 4  # generate, two batch lines, the failing one (the unknown model makes none)
     assert SENTINEL_CORE not in text, "the sentinel is in the command line's output"
-    leaked = [str(p) for p in out.rglob("*") if p.is_file() and SENTINEL_CORE.encode() in p.read_bytes()]
+    leaked = [str(p) for folder in (out, tmp_path / "picked") for p in folder.rglob("*")
+              if p.is_file() and SENTINEL_CORE.encode() in p.read_bytes()]
     assert leaked == []
     figures.finished(3)
     figures.note("token hygiene, command line", f"{len(shown)} seedream commands (generate, show, history, batch, "
-                                                "config, failures, --debug): 0 occurrences")
+                                                "config, failures, --debug, --dry-run, info, verify, cost, models, "
+                                                "export): 0 occurrences")
