@@ -85,3 +85,21 @@ def test_a_bad_grid_is_refused_before_anything_is_sent(demo: DemoServer, workdir
         assert word in result.stderr
     assert demo.stats.total_requests == 0
     no_traceback(result)
+
+
+def test_a_grid_saved_as_one_contact_sheet_with_its_cells(demo: DemoServer, workdir: Path) -> None:
+    from PIL import Image
+
+    from seedream_widgets.provenance import read_generation
+
+    result = seedream("compare", "a {animal}", "--vary", "animal=fox,owl", "--vary", "size=1K,2K", "--save",
+                      "grid.png", "--cells", server=demo, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    sheet = workdir / "grid.png"
+    assert f"contact sheet: {sheet.name}" in result.stderr or "contact sheet: grid.png" in result.stderr
+    with Image.open(sheet) as image:
+        assert image.width >= 2 * 384 and image.height >= 2 * 384  # two columns and two rows of cells
+    record = read_generation(sheet)
+    assert record is not None and record.prompt == "a {animal}"  # the sheet carries its own record
+    cells = sorted((workdir / "grid-cells").iterdir())
+    assert len(cells) == 4 and all(p.stat().st_size > 0 for p in cells)

@@ -49,7 +49,8 @@ examples:
   seedream compare "a lighthouse at dawn" --vary size=1K,2K --vary aspect-ratio=1:1,16:9
   seedream compare "a red fox" "a red fox, watercolour" "a red fox, 35 mm photo" --vary size=1K,2K
   seedream compare "a {animal} in the {weather}" --vary animal=fox,owl --vary weather=snow,rain -s 2K
-  seedream compare "a fox" --vary model=bytedance/seedream-4,bytedance/seedream-5-lite --dry-run""")
+  seedream compare "a fox" --vary model=bytedance/seedream-4,bytedance/seedream-5-lite --dry-run
+  seedream compare "a {animal}" --vary animal=fox,owl --vary size=1K,2K --save grid.png --cells""")
     parser.add_argument("prompts", nargs="+", metavar="PROMPT",
                         help="the prompt, with {placeholders} to vary; several prompts are compared with each other")
     parser.add_argument("--vary", action="append", default=[], metavar="NAME=A,B",
@@ -60,6 +61,9 @@ examples:
     group.add_argument("--timeout", type=seconds, metavar="S", help="give up on a cell after S seconds (default 600)")
     group.add_argument("--dry-run", action="store_true", help="check every cell and show the grid and its price; "
                                                               "send nothing")
+    group.add_argument("--save", metavar="FILE", help="also write the grid as one labelled contact sheet (.png or "
+                                                      ".jpg, its provenance record embedded)")
+    group.add_argument("--cells", action="store_true", help="with --save: also copy every cell's images beside it")
     add_spending(parser)
     add_common(parser, "the grid (its group, axes and every cell)")
     add_fields(parser, schema, title=f"settings of every cell (the {schema.label} fields)")
@@ -105,6 +109,10 @@ def run_compare(args: argparse.Namespace) -> int:
         finally:
             view.close()
         print_comparison(args, comparison, made.settings.token)
+        if args.save:
+            written = comparison.save(args.save, cells=args.cells)
+            term.note(f"contact sheet: {written[0]}" + (f" (and {len(written) - 1} cell images)" if len(written) > 1
+                                                         else ""))
     return EXIT_OK if not comparison.errors else EXIT_FAILED
 
 
