@@ -31,8 +31,8 @@ nor the bytes of a data: URI (their type, size and hash instead, as in the sidec
 `read_generation` also reads AUTOMATIC1111's ``parameters`` and ComfyUI's ``prompt``/``workflow``
 as a `ForeignRecord`. Nothing here does network I/O or imports Pillow.
 
-One module per idea, each importing only the ones above it in this list, and otherwise only
-``_version`` and ``models``:
+One module per idea, each importing only the ones above it in this list (checked by
+``lint-imports``, see ``pyproject.toml``), and otherwise only ``_version`` and ``models``:
 
 - ``digest``: sha256 of bytes and files; ``parameters``: AUTOMATIC1111's text, written and parsed.
 - ``redact``: what a record never holds; ``record``: `GenerationRecord` and `ForeignRecord`;
