@@ -643,7 +643,9 @@ def test_admin_endpoints(fast: DemoServer, api: httpx.Client) -> None:
         assert problem_of(plain.post(f"{admin}/config", json={"page_size": 0}))["status"] == 400
         assert problem_of(plain.post(f"{admin}/config", json={"colour": "red"}))["status"] == 400
 
-        assert plain.get(f"{admin}/predictions/{body['id']}").json() == fast.prediction(body["id"])
+        admin_view = plain.get(f"{admin}/predictions/{body['id']}").json()
+        clock = admin_view.pop("demo_clock")  # the admin view adds when it was created and ends (monotonic)
+        assert admin_view == fast.prediction(body["id"]) and clock["ends"] >= clock["created"] > 0
         fast.configure(base_seconds=2.0)
         slow = create(api).json()
         assert plain.post(f"{admin}/predictions/{slow['id']}/cancel").json()["status"] == "canceled"
