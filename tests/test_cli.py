@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+import seedream_widgets
 from seedream_widgets.cli import build_parser, main
 from seedream_widgets.demo import DemoServer
 from seedream_widgets.options import field_for, field_values, imply_sequential, option_names, parse_field_text
@@ -505,4 +506,9 @@ def _bounded(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 def test_console_script_is_installed() -> None:
-    assert shutil.which("seedream", path=str(_SCRIPT.parent)) or COMMAND[0] == sys.executable
+    # The setup script installs the package, so the `seedream` entry point must sit beside this Python and
+    # run this very package (not a stale copy elsewhere on PATH).
+    script = shutil.which("seedream", path=str(_SCRIPT.parent))
+    assert script, f"no seedream console script beside {sys.executable}: is the package installed?"
+    shown = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and seedream_widgets.__version__ in shown.stdout
