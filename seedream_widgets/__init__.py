@@ -1,4 +1,4 @@
-"""seedream-widgets: Seedream 4 (ByteDance, via Replicate's predictions API) as a first-class citizen of Jupyter.
+"""seedream-widgets: ByteDance's Seedream image models (4, 4.5, 5-lite, via Replicate's predictions API) in Jupyter.
 
 >>> from seedream_widgets import Seedream
 >>> result = Seedream().generate("a red fox in the snow", size="1K")   # doctest: +SKIP
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from .demo import DemoServer, start_demo_server
     from .panel import SeedreamPanel
     from .prediction import Prediction
+    from .provenance import ForeignRecord, GenerationRecord, read_generation
     from .result import Comparison, Result
     from .run import Run, RunState
 
@@ -68,6 +69,8 @@ __all__ = [
     "DemoServer",
     "Estimate",
     "FieldSpec",
+    "ForeignRecord",
+    "GenerationRecord",
     "InvalidField",
     "ModelSchema",
     "NetworkError",
@@ -95,6 +98,7 @@ __all__ = [
     "__version__",
     "load_ipython_extension",
     "output_pixels",
+    "read_generation",
     "start_demo_server",
     "unload_ipython_extension",
 ]
@@ -108,6 +112,9 @@ _LAZY = {
     "Seedream": "client",
     "Update": "client",
     "Prediction": "prediction",
+    "read_generation": "provenance",
+    "GenerationRecord": "provenance",
+    "ForeignRecord": "provenance",
     "Result": "result",
     "Comparison": "result",
     "SeedreamPanel": "panel",
