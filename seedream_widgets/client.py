@@ -33,7 +33,7 @@ from . import _present, protocol
 from ._version import __version__
 from .batch import Batch, BatchState, Outcome
 from .catalog import FETCH_TIMEOUT, SchemaCatalog
-from .config import ENV_MAX_COST, Settings, cache_dir, resolve_settings, scrub
+from .config import ENV_MAX_COST, Settings, cache_dir, full_model_name, resolve_settings, scrub
 from .engine import engine_loop
 from .errors import (
     APIError,
@@ -159,7 +159,7 @@ class AsyncSeedream:
         Raises `ValidationError` for a model with no schema yet: ``await client.load_schema(model)``
         reads it (`Seedream` does that by itself).
         """
-        name = model or self.settings.model
+        name = self._model_name(model)
         found = self.catalog.get(name)
         if found is None:
             raise ValidationError([InvalidField(
@@ -174,7 +174,7 @@ class AsyncSeedream:
         ``refresh`` reads it again even when known. A base without ``/models`` keeps the built-in
         snapshot (see ``catalog.notes``); an unknown model raises `NotFoundError`.
         """
-        name = model or self.settings.model
+        name = self._model_name(model)
         known = self.catalog.get(name)
         if known is None or refresh:
             try:
@@ -189,6 +189,15 @@ class AsyncSeedream:
                          "/models route?); the package knows only the Seedream family's", "unknown_model", name,
                 ", ".join(KNOWN_MODELS))])
         return known
+
+    def _model_name(self, model: str | None) -> str:
+        """``owner/name[:version]`` of ``model`` (a Seedream may be named without ``bytedance/``), else the client's."""
+        name = full_model_name(model) if model else self.settings.model
+        owner, slash, short = name.partition(":")[0].partition("/")
+        if not (owner and slash and short) or "/" in short:
+            raise ValidationError([InvalidField("model", f"{name!r} is not a model name", "bad_model", name,
+                                                f"owner/name[:version], e.g. {', '.join(KNOWN_MODELS)}")])
+        return name
 
     async def _get_json(self, path: str) -> Any:
         return await self._request("GET", path)
@@ -1185,7 +1194,7 @@ class Seedream:
         """Read a model's schema from the service; see `AsyncSeedream.load_schema`. ``missing_only``
         skips the request when any schema of it is known (built in or cached)."""
         if missing_only and not refresh:
-            known = self._core.catalog.get(model or self.settings.model)
+            known = self._core.catalog.get(self._core._model_name(model))
             if known is not None:
                 return known
         return self._run(self._core.load_schema(model, refresh=refresh))  # type: ignore[no-any-return]

@@ -126,6 +126,15 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+
+def full_model_name(text: str) -> str:
+    """``seedream-4.5`` -> ``bytedance/seedream-4.5`` (``:version`` kept): every Seedream is ByteDance's, so the
+    family may be named without its owner in every front door; any other text is returned as typed."""
+    if "/" not in text and text.lower().startswith("seedream"):
+        return f"bytedance/{text}"
+    return text
+
+
 def resolve_settings(
     token: str | None = None,
     base_url: str | None = None,
@@ -160,7 +169,7 @@ def resolve_settings(
                 f"no API token for {base}: set SEEDREAM_API_TOKEN (or REPLICATE_API_TOKEN) or pass token=...; "
                 f"unset {ENV_BASE_URL} to use the local demo backend")
         token, token_source = DEMO_TOKEN, "demo"
-    model_name = model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+    model_name = full_model_name(model or os.environ.get(ENV_MODEL) or DEFAULT_MODEL)
     if model_name.count("/") != 1 or not all(model_name.split("/")):
         raise ConfigurationError(f"model {model_name!r} must look like owner/name, e.g. {DEFAULT_MODEL}")
     out = Path(output_dir or os.environ.get(ENV_OUTPUT_DIR) or DEFAULT_OUTPUT_DIR).expanduser()

@@ -248,10 +248,28 @@ def test_the_quickstart_runs_in_the_binder_environment(binder_env: dict[str, Any
     assert len(list(outputs.rglob("prediction.json"))) == 1 and len(list(outputs.rglob("*.jpg"))) == 1
 
 
+def readme_urlpaths() -> tuple[str, str]:
+    """The README's two Binder ``?urlpath=`` values: the quickstart in JupyterLab, then the Voila app."""
+    paths = re.findall(r"urlpath=([\w./-]+)", (ROOT / "README.md").read_text("utf-8"))
+    lab = [p for p in paths if p.startswith("lab/tree/")]
+    voila = [p for p in paths if p.startswith("voila/render/")]
+    assert lab and voila, "the README says how to open the quickstart and the Voila app on Binder"
+    for path in (lab[0], voila[0]):
+        assert (ROOT / path.split("/", 2)[2]).is_file(), f"the README's Binder link {path} names no notebook"
+    return lab[0], voila[0]
+
+
+def test_the_readme_has_no_placeholder_repository() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    assert "ORG/REPO" not in text and "mybinder.org/v2/gh/<owner>/<repo>/main?urlpath=" in text
+    readme_urlpaths()
+
+
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_the_binder_urls_serve_the_quickstart_and_the_voila_app(binder_env: dict[str, Any]) -> None:
-    """The two README badges' urlpaths, on the venv's own JupyterLab, with postBuild's settings."""
+    """The two Binder urlpaths the README gives, on the venv's own JupyterLab, with postBuild's settings."""
+    lab_path, voila_path = readme_urlpaths()
     base: Path = binder_env["base"]
     root = base / "repo"
     shutil.copytree(ROOT / "notebooks", root / "notebooks")  # the server writes nothing into the repository
@@ -277,14 +295,14 @@ def test_the_binder_urls_serve_the_quickstart_and_the_voila_app(binder_env: dict
             assert time.monotonic() < deadline, f"JupyterLab did not start:\n{log.read_text(errors='replace')[-3000:]}"
             time.sleep(0.25)
 
-        status, _ = _get(f"{url}/lab/tree/notebooks/01-quickstart.ipynb?token={token}")
+        status, _ = _get(f"{url}/{lab_path}?token={token}")
         assert status == 200
         status, body = _get(f"{url}/lab/api/extensions?token={token}")
         assert status == 200 and "jupyter-widgets-jupyterlab-manager" in body
         status, body = _get(f"{url}/lab/api/settings/@jupyterlab/apputils-extension:notification?token={token}")
         properties = json.loads(body)["schema"]["properties"]
         assert properties["fetchNews"]["default"] == "false"  # postBuild's overrides.json is in effect
-        status, body = _get(f"{url}/voila/render/notebooks/app.ipynb?token={token}", timeout=SERVER_TIMEOUT)
+        status, body = _get(f"{url}/{voila_path}?token={token}", timeout=SERVER_TIMEOUT)
         assert status == 200, body[-2000:]
         assert "application/vnd.jupyter.widget-view+json" in body and "SeedreamPanel ready" in body
         assert "Traceback" not in body

@@ -197,6 +197,21 @@ def test_not_found_model(demo: DemoServer, tmp_path: Path) -> None:
         client.generate("x", size="1K")
 
 
+def test_the_family_may_be_named_without_its_owner(demo: DemoServer, tmp_path: Path) -> None:
+    """``seedream-5-lite`` means ``bytedance/seedream-5-lite`` everywhere a model is named: the client's own
+    model, a run's model and a comparison's model axis; a name that is no model name is refused before sending."""
+    with Seedream(token=SENTINEL, base_url=demo.base_url, model="seedream-4.5", output_dir=tmp_path) as client:
+        assert client.settings.model == "bytedance/seedream-4.5" and client.schema.model == "bytedance/seedream-4.5"
+        lite = client.generate("a fox", model="seedream-5-lite", size="3K")
+        assert lite.model == "bytedance/seedream-5-lite"
+        grid = client.compare("an owl", model=["seedream-4", "seedream-5-lite"], aspect_ratio=["1:1"])
+        assert [r.model for r in grid.results] == ["bytedance/seedream-4", "bytedance/seedream-5-lite"]
+        before = demo.stats.creates
+        with pytest.raises(ValidationError, match="'foo' is not a model name"):
+            client.generate("x", model="foo")
+        assert demo.stats.creates == before
+
+
 def test_not_found_prediction(client: Seedream) -> None:
     with pytest.raises(NotFoundError):
         client.get("doesnotexist0000000000000")

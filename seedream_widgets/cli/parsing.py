@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, NoReturn, TypeAlias
 
 from .. import options
-from ..config import DEFAULT_MODEL, ENV_MODEL
+from ..config import DEFAULT_MODEL, ENV_MODEL, full_model_name
 from ..errors import ConfigurationError
 from ..models import KNOWN_MODELS, ModelSchema, builtin_schema
 
@@ -305,7 +305,7 @@ def field_schema(argv: Sequence[str]) -> ModelSchema | None:
         return None
     from ..client import Seedream
 
-    model = option_value(argv, "--model") or os.environ.get(ENV_MODEL) or DEFAULT_MODEL
+    model = full_model_name(option_value(argv, "--model") or os.environ.get(ENV_MODEL) or DEFAULT_MODEL)
     try:
         with Seedream(base_url=option_value(argv, "--base-url"), model=model) as client:
             return client.schema_for(model)

@@ -16,8 +16,8 @@ from typing import Any, TypeVar, cast
 from IPython.core.error import UsageError
 from IPython.core.magic_arguments import MagicArgumentParser
 
-from ..config import DEFAULT_BASE_URL, DEFAULT_MODEL
-from ..models import KNOWN_MODELS, ModelSchema, builtin_schema
+from ..config import DEFAULT_BASE_URL, DEFAULT_MODEL, full_model_name
+from ..models import ModelSchema, builtin_schema
 from ..options import (
     OptionError,
     add_field_options,
@@ -75,12 +75,8 @@ def typed(decorator: Any) -> Callable[[F], F]:
 
 
 def model_name(text: str | None) -> str | None:
-    """``seedream-4.5`` -> ``bytedance/seedream-4.5`` (a known model's short name, ``:version`` kept); else as typed."""
-    if not text or "/" in text:
-        return text
-    name, colon, version = text.partition(":")
-    known = [m for m in KNOWN_MODELS if m.split("/", 1)[1] == name]
-    return f"{known[0]}{colon}{version}" if known else text
+    """``seedream-4.5`` -> ``bytedance/seedream-4.5`` (see `config.full_model_name`); else as typed."""
+    return full_model_name(text) if text else text
 
 
 def merged_schema(schemas: Sequence[ModelSchema]) -> ModelSchema:
