@@ -530,6 +530,10 @@ class AsyncSeedream:
                 said = True
             await asyncio.sleep(pause)
 
+    def probe_ended(self) -> None:
+        """The create `pace` called the probe is over, answered or not (see `protocol.RatePacer.probe_ended`)."""
+        self._pacer.probe_ended()
+
     async def upload_inputs(self, inp: SeedreamInput, note: Callable[[str], Any]) -> SeedreamInput:
         """``inp`` with each inline image above ``upload_threshold`` bytes uploaded (Files API) and passed by URL.
 
@@ -748,7 +752,7 @@ class AsyncSeedream:
         """Start a generation on the running loop and return its `Run` at once.
 
         >>> run = client.start("a red fox", size="1K")     # doctest: +SKIP
-        >>> result = await run
+        >>> result = await run                             # doctest: +SKIP
 
         Invalid fields raise `ValidationError` here, before anything is sent.
         """

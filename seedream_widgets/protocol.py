@@ -289,6 +289,19 @@ class RatePacer:
             return True
         return False
 
+    def probe_ended(self) -> None:
+        """The probe's create is over. Without an answer (a lost connection, an error, a cancel) no limit was
+        learned: the next create probes instead, so the creates waiting behind it are never stranded.
+
+        >>> pacer = RatePacer()
+        >>> pacer.take(now=5.0), pacer.delay(now=6.0) > 0     # the probe is out: the others wait
+        (True, True)
+        >>> pacer.probe_ended(); pacer.delay(now=6.0), pacer.take(now=6.0)   # lost: the next create probes
+        (0.0, True)
+        """
+        if self.probing:
+            self.probe_out = False
+
     def accepted(self, headers: Mapping[str, str], now: float) -> None:
         """A create was answered (not 429): learn from its rate-limit headers, or creep up."""
         probe, self.probing = self.probing, False

@@ -594,25 +594,29 @@ class Run(Handle[RunState, Result]):
             self._publish(event="note", note=text)
 
         probe = await client.pace(note)
-        self._publish(phase="submitting", event="submitting", started=started, note="")
-        inp = await client.upload_inputs(inp, note)
-        # A batch's first create is the pacer's probe: sent without a hold, so its rate-limit headers come at
-        # once and the others follow at the service's rate; a single run keeps the hold (a quick one answers whole).
-        hold = 0 if probe and self._gate is not None else client.wait
-        if deadline is not None and hold > 0:
-            # Prefer: wait counts whole seconds (at least 1): a deadline inside the first second is not held.
-            hold = min(hold, deadline - started) if deadline - started >= 1 else 0
-        # The journal entry and the staging folder are written while the service holds the create open
-        # (on_sent), not between its answer and the download: only the id is added after the answer.
-        journal = client.gallery.pending({
-            "model": inp.model, "base_url": client.settings.public_base_url,
-            "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
         try:
-            prediction = await client.create(inp, wait=hold, on_sent=journal.prepare_quietly,
-                                             deadline=self._deadline_seconds)
-        except BaseException:
-            journal.abandon()
-            raise
+            self._publish(phase="submitting", event="submitting", started=started, note="")
+            inp = await client.upload_inputs(inp, note)
+            # A batch's first create is the pacer's probe: sent without a hold, so its rate-limit headers come at
+            # once and the others follow at the service's rate; a single run keeps the hold (a quick one answers whole).
+            hold = 0 if probe and self._gate is not None else client.wait
+            if deadline is not None and hold > 0:
+                # Prefer: wait counts whole seconds (at least 1): a deadline inside the first second is not held.
+                hold = min(hold, deadline - started) if deadline - started >= 1 else 0
+            # The journal entry and the staging folder are written while the service holds the create open
+            # (on_sent), not between its answer and the download: only the id is added after the answer.
+            journal = client.gallery.pending({
+                "model": inp.model, "base_url": client.settings.public_base_url,
+                "input": redact_input(inp.to_payload()), "journaled_at": datetime.now(timezone.utc).isoformat()})
+            try:
+                prediction = await client.create(inp, wait=hold, on_sent=journal.prepare_quietly,
+                                                 deadline=self._deadline_seconds)
+            except BaseException:
+                journal.abandon()
+                raise
+        finally:
+            if probe:  # answered: probing is over; lost, refused or canceled: the next create probes
+                client.probe_ended()
         try:
             journal.confirm(prediction.id)
         except OSError as exc:  # the output folder is not writable: nothing could be saved

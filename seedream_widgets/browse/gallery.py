@@ -41,8 +41,8 @@ class SeedreamGallery(widgets.VBox):  # type: ignore[misc]
     """Browse the runs stored in an output folder, newest first.
 
     >>> gallery = SeedreamGallery()                      # doctest: +SKIP
-    >>> gallery.search("red fox", starred=True)          # like typing in the search box and pressing Starred
-    >>> gallery.on_use(panel.use_as_input)               # "Use as input" hands the image's path to a panel
+    >>> gallery.search("red fox", starred=True)          # doctest: +SKIP
+    >>> gallery.on_use(panel.use_as_input)               # doctest: +SKIP
 
     ``output_dir`` defaults to the configured one (``SEEDREAM_OUTPUT_DIR``, else ``./seedream-outputs``);
     with ``client`` its folder, and its model for "open in a panel". Everything goes through the
