@@ -509,19 +509,19 @@ class AsyncSeedream:
         past = self.gallery.durations(inp.model, size, images)
         return protocol.expected_seconds(size, images, past)
 
-    async def pace(self, note: Callable[[str], Any]) -> bool:
+    async def pace(self, note: Callable[[str], Any], *, batch: bool = False) -> bool:
         """Wait for this client's turn to create (`protocol.RatePacer`); ``note`` says why it waits.
 
         Every create of this client goes through here, so a batch is sent at the rate the service
-        accepts instead of bouncing off 429s. Returns True for the pacer's probe (the first create,
-        to be sent without a ``Prefer: wait`` hold so its rate-limit headers come at once).
+        accepts instead of bouncing off 429s. Returns True for the pacer's probe (a batch's first
+        create, to be sent without a ``Prefer: wait`` hold so its rate-limit headers come at once).
         """
         said = False
         while True:
             now = time.monotonic()
             pause = self._pacer.delay(now)
             if pause <= 0:
-                probe = self._pacer.take(now)
+                probe = self._pacer.take(now, probe=batch)
                 if said:
                     note("")
                 return probe

@@ -227,39 +227,43 @@ def poll_pause(elapsed: float, expected: float, *, step: float = 0.5, after: flo
 class RatePacer:
     """When the next create may go: a token bucket that starts at the documented limit and learns the real one.
 
-    - The first create is a probe: until its answer comes, no other create goes (so a batch never
-      opens with a burst the service refuses); a batch sends it without a ``Prefer: wait`` hold, so
-      the answer, and the rate-limit headers on it, come at once.
+    - It starts at Replicate's documented 600 creates a minute: 10 a second, a second's worth at once.
+    - A batch's first create is a probe: until its answer comes, no other create goes (so a batch
+      never opens with a burst the service refuses); it is sent without a ``Prefer: wait`` hold, so
+      the answer, and the rate-limit headers on it, come at once. Single runs never probe (two
+      cells started together do not wait for each other).
     - A service that states its limit (``RateLimit-Policy: 5;w=1``, or ``RateLimit-Limit`` with a
       window) is paced at 98 % of it, with a bucket of two so that a late wake-up is made up
       (each 429 under a stated limit slows it 2 % more); the probe's ``RateLimit-Remaining: 0``
       empties the bucket.
-    - Without such headers, a 429 halves the rate (and ``Retry-After`` holds every create), and a
-      run of accepted creates lets it creep back up.
+    - Without such headers, a 429 halves the rate (once a second at most: the 429s of creates sent
+      together are one signal) and ``Retry-After`` holds every create; each accepted create lets
+      it grow 5 %, so a stray 429 costs seconds, not the rest of the batch.
 
     Times are ``time.monotonic()`` seconds, given by the caller (testable without sleeping).
 
-    >>> pacer = RatePacer(rate=10.0)
-    >>> pacer.delay(now=0.0), pacer.take(now=0.0), pacer.delay(now=0.0) > 0   # the probe is out
+    >>> pacer = RatePacer()
+    >>> pacer.delay(now=1.0), pacer.take(now=1.0, probe=True), pacer.delay(now=1.0) > 0   # the probe is out
     (0.0, True, True)
     """
 
     rate: float = 10.0
     """Creates per second: Replicate documents 600 a minute."""
-    burst: float = 1.0
+    burst: float = 10.0
+    """Creates that may go at once (a per-minute limit lets a second's worth through together)."""
     floor: float = 0.05
     """Never slower than one create every 20 s (a throttled account still makes progress)."""
     safety: float = 0.98
     """Paced at this share of a stated limit (requests reach the service with some jitter); each 429 under
     a stated limit lowers it by 2 %, down to 80 %."""
-    tokens: float = 1.0
+    tokens: float = 10.0
     at: float = 0.0
     blocked_until: float = 0.0
+    last_cut: float = -1e9
     learned: bool = False
-    """True once the service said its limit (headers): then the rate no longer creeps up."""
+    """True once the service said its limit (headers): then the rate no longer grows by itself."""
     probing: bool = True
     probe_out: bool = False
-    accepted_in_a_row: int = 0
 
     def _refill(self, now: float) -> None:
         if self.at == 0.0:
@@ -280,11 +284,11 @@ class RatePacer:
         wait = 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
         return max(wait, self.blocked_until - now, 0.0)
 
-    def take(self, now: float) -> bool:
-        """A create is sent now; returns True when it is the probe (send it without a hold)."""
+    def take(self, now: float, *, probe: bool = False) -> bool:
+        """A create is sent now; returns True when it is the probe (``probe``: it may be, i.e. a batch's)."""
         self._refill(now)
         self.tokens -= 1.0
-        if self.probing and not self.probe_out:
+        if probe and self.probing and not self.probe_out:
             self.probe_out = True
             return True
         return False
@@ -294,17 +298,17 @@ class RatePacer:
         learned: the next create probes instead, so the creates waiting behind it are never stranded.
 
         >>> pacer = RatePacer()
-        >>> pacer.take(now=5.0), pacer.delay(now=6.0) > 0     # the probe is out: the others wait
+        >>> pacer.take(now=5.0, probe=True), pacer.delay(now=6.0) > 0     # the probe is out: the others wait
         (True, True)
-        >>> pacer.probe_ended(); pacer.delay(now=6.0), pacer.take(now=6.0)   # lost: the next create probes
+        >>> pacer.probe_ended(); pacer.delay(now=6.0), pacer.take(now=6.0, probe=True)   # lost: the next probes
         (0.0, True)
         """
         if self.probing:
             self.probe_out = False
 
     def accepted(self, headers: Mapping[str, str], now: float) -> None:
-        """A create was answered (not 429): learn from its rate-limit headers, or creep up."""
-        probe, self.probing = self.probing, False
+        """A create was answered (not 429): learn from its rate-limit headers, or grow."""
+        probe, self.probing = self.probing and self.probe_out, False
         self._learn(_stated_rate(headers))
         remaining = _number_header(headers, "ratelimit-remaining", "x-ratelimit-remaining")
         if probe and remaining is not None and remaining < 1:
@@ -312,20 +316,25 @@ class RatePacer:
             # and would empty a bucket that has refilled since.
             self._refill(now)
             self.tokens = min(self.tokens, 0.0)
-        self.accepted_in_a_row += 1
-        if not self.learned and self.accepted_in_a_row >= 10:
-            self.rate, self.accepted_in_a_row = self.rate * 1.25, 0
+        if not self.learned:
+            self.rate *= 1.05
 
     def throttled(self, retry_after: float | None, headers: Mapping[str, str], now: float) -> None:
-        """A create was answered 429: learn the stated limit if any, else slow down (and wait ``Retry-After``)."""
+        """A create was answered 429: learn the stated limit if any, else slow down (and wait ``Retry-After``).
+
+        >>> pacer = RatePacer()
+        >>> for _ in range(5):
+        ...     pacer.throttled(None, {}, now=3.0)      # five 429s of creates sent together: one halving
+        >>> pacer.rate, pacer.burst
+        (5.0, 1.0)
+        """
         self.probing = False
         self._refill(now)
-        self.accepted_in_a_row = 0
         if self.learned:
             self.safety = max(0.8, self.safety - 0.02)
         self._learn(_stated_rate(headers))
-        if not self.learned:
-            self.rate = max(self.floor, self.rate / 2)
+        if not self.learned and now - self.last_cut >= 1.0:
+            self.rate, self.burst, self.last_cut = max(self.floor, self.rate / 2), 1.0, now
         self.tokens = min(self.tokens, 0.0)
         if retry_after is not None and not self.learned:
             self.blocked_until = max(self.blocked_until, now + retry_after)

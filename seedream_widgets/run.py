@@ -593,13 +593,13 @@ class Run(Handle[RunState, Result]):
         def note(text: str) -> None:
             self._publish(event="note", note=text)
 
-        probe = await client.pace(note)
+        probe = await client.pace(note, batch=self._gate is not None)
         try:
             self._publish(phase="submitting", event="submitting", started=started, note="")
             inp = await client.upload_inputs(inp, note)
             # A batch's first create is the pacer's probe: sent without a hold, so its rate-limit headers come at
             # once and the others follow at the service's rate; a single run keeps the hold (a quick one answers whole).
-            hold = 0 if probe and self._gate is not None else client.wait
+            hold = 0 if probe else client.wait
             if deadline is not None and hold > 0:
                 # Prefer: wait counts whole seconds (at least 1): a deadline inside the first second is not held.
                 hold = min(hold, deadline - started) if deadline - started >= 1 else 0

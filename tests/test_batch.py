@@ -248,3 +248,21 @@ def test_compare_keeps_a_failed_cell_in_its_place(client: Seedream) -> None:
     assert [s for s, _ in grid.cells] == [{"size": "1K"}, {"size": "2K"}]
     assert len(grid.errors) == 2 and grid.results == []
     assert all("no paint" in str(error) for _, error in grid.errors)
+
+
+def test_a_batch_is_paced_to_a_stated_create_limit_and_says_when_it_waits(tmp_path: Path) -> None:
+    """Against a backend that takes 1 create a second and answers 429 above it (stating its policy in
+    headers): the batch is sent at that rate, nothing bounces, and a waiting run's progress says why."""
+    with DemoServer(base_seconds=0.2, per_image_seconds=0, create_rate=1.0, create_burst=1) as server, \
+            Seedream(token="pacing-token-0123", base_url=server.base_url, output_dir=tmp_path) as client:
+        notes: list[str] = []
+        batch = client.start_many([f"paced {i}" for i in range(4)], concurrency=4, size="1K")
+        for run in batch.runs:
+            run.subscribe(lambda state: notes.append(state.note), deliver=lambda call: call())
+        outcomes = batch.wait(timeout=60)
+        stats = server.stats
+    assert all(isinstance(o, Result) for o in outcomes)
+    assert stats.creates == 4 and stats.throttled == 0, f"{stats.throttled} creates bounced off the limit"
+    times = sorted(stats.create_times)
+    assert all(b - a >= 0.9 for a, b in itertools.pairwise(times)), "creates never closer than the limit allows"
+    assert any(note.startswith("waiting for the rate limit") for note in notes)

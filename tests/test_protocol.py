@@ -34,6 +34,7 @@ from seedream_widgets import (
     Result,
     SeedreamError,
     ValidationError,
+    protocol,
 )
 from seedream_widgets.protocol import (
     MAX_WAIT_SECONDS,
@@ -536,3 +537,94 @@ def test_a_pinned_version_creates_through_the_predictions_route(tmp_path: Path) 
     (create,) = service.sent("POST", f"{BASE}/predictions")
     assert str(create.url) == f"{BASE}/predictions"
     assert json.loads(create.content) == {"input": PAYLOAD, "version": "v123"}
+
+
+# -- the rate pacer, on a simulated clock ---------------------------------------------------------------------------
+
+class _Limiter:
+    """A service's create limit: a token bucket of ``rate`` per second holding ``burst``, answering 429 above it."""
+
+    def __init__(self, rate: float, burst: float, *, stated: bool) -> None:
+        self.rate, self.burst, self.tokens, self.at, self.stated = rate, burst, burst, 0.0, stated
+
+    def create(self, now: float) -> tuple[bool, dict[str, str]]:
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        ok = self.tokens >= 1.0
+        if ok:
+            self.tokens -= 1.0
+        headers = {"RateLimit-Policy": f"{self.rate:g};w=1", "RateLimit-Remaining": str(int(self.tokens))} \
+            if self.stated else {}
+        return ok, headers
+
+
+def _paced_batch(pacer: protocol.RatePacer, answer: Callable[[float], tuple[bool, dict[str, str]]],
+                 items: int) -> tuple[list[float], int]:
+    """Send ``items`` creates as fast as the pacer lets a batch (each answered at once; a 429 is sent again):
+    the accepted creates' times and the number of 429s."""
+    now, accepted, refused, probe_pending, steps = 1.0, [], 0, True, 0
+    while len(accepted) < items:
+        wait = pacer.delay(now)
+        if wait > 0:
+            now += max(wait, 1e-6)  # (a wait below the clock's resolution would not move it)
+            steps += 1
+            assert steps < 100_000, "the loop is bounded"
+            continue
+        probe = pacer.take(now, probe=probe_pending)
+        ok, headers = answer(now)
+        if ok:
+            pacer.accepted(headers, now)
+            accepted.append(now)
+        else:
+            refused += 1
+            pacer.throttled(None, headers, now)
+        if probe:
+            pacer.probe_ended()
+            probe_pending = False
+        assert len(accepted) + refused < 10 * items, "the loop is bounded"
+    return accepted, refused
+
+
+def test_a_stated_limit_is_used_at_its_rate_without_429s() -> None:
+    """The benchmark's case on a simulated clock: 5 creates/s with a burst of 5, stated in headers."""
+    limiter = _Limiter(5.0, 5.0, stated=True)
+    times, refused = _paced_batch(protocol.RatePacer(), limiter.create, 40)
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    assert refused <= 1 and 0.95 * 5.0 <= rate <= 5.0 * 1.3
+
+
+def test_without_headers_429s_slow_it_and_accepts_let_it_grow_back() -> None:
+    limiter = _Limiter(2.0, 2.0, stated=False)
+    pacer = protocol.RatePacer()
+    times, refused = _paced_batch(pacer, limiter.create, 60)
+    late = times[20:]
+    rate = (len(late) - 1) / (late[-1] - late[0])
+    assert 1.0 <= rate <= 2.2, "paced near the unstated limit after learning from its 429s"
+    assert refused < 60 * 0.35, f"{refused} creates refused: it keeps bouncing"
+
+
+def test_stray_429s_do_not_collapse_the_rate() -> None:
+    """A service that refuses 7 % of creates at random (no limit behind them): the rate stays useful."""
+    rng = random.Random(7)
+    pacer = protocol.RatePacer()
+    times, refused = _paced_batch(pacer, lambda now: (rng.random() > 0.07, {}), 200)
+    assert refused > 5 and pacer.rate > 2.0
+    assert (times[-1] - times[0]) < 60, "200 creates at a few per second at least"
+
+
+def test_the_probe_holds_a_batch_until_answered_and_single_runs_never_wait_for_it() -> None:
+    pacer = protocol.RatePacer()
+    assert pacer.take(1.0, probe=False) is False and pacer.delay(1.0) == 0.0  # a single run is no probe
+    assert pacer.take(1.0, probe=True) is True and pacer.delay(1.0) > 0      # a batch's first create is
+    assert pacer.take(1.0, probe=True) is False                              # (the pacer is asked again later)
+    pacer.accepted({}, 1.1)
+    assert pacer.delay(1.1) == 0.0
+
+
+def test_retry_after_holds_every_create_and_a_stated_limit_is_not_halved() -> None:
+    pacer = protocol.RatePacer()
+    pacer.throttled(3.0, {}, now=10.0)
+    assert pacer.delay(10.0) == pytest.approx(3.0) and pacer.rate == 5.0
+    stated = protocol.RatePacer()
+    stated.throttled(3.0, {"RateLimit-Policy": "4;w=1"}, now=10.0)
+    assert stated.rate == pytest.approx(4 * 0.98) and stated.delay(10.0) < 1.0
