@@ -377,13 +377,15 @@ def test_the_static_copy_shows_the_last_result_where_the_widget_cannot(
     panel._ipython_display_()
     widget, copy_ = shown
     assert widget["application/vnd.jupyter.widget-view+json"]["model_id"] == panel.model_id
-    assert "text/html" in widget and "static copy" in copy_["text/html"] and "<img" not in copy_["text/html"]
+    assert "run the cell" in widget["text/html"] and "<img" not in copy_["text/html"]  # nothing to show yet
     assert f"seedream-fallback-{panel.model_id}" in copy_["text/html"]
-    assert f".seedream-fallback-{panel.model_id}{{display:none" in panel._style.value  # hidden while live
+    hide = f"body:has(.seedream-panel-{panel.model_id}) .seedream-fallback-{panel.model_id}{{display:none"
+    assert hide in copy_["text/html"] and f"seedream-panel-{panel.model_id}" in panel._dom_classes  # hidden while live
+    assert "navigator.clipboard" in copy_["text/html"]  # the page script: Copy buttons, broken URL images
     result = settle(panel, panel.generate())
     wait_until(lambda: len(shown) == 3, what="the copy's update")
     updated = shown[2]["update"]["text/html"]
-    assert "a copper kettle" in updated and "<img" in updated and result.id in updated
+    assert "a copper kettle" in updated and "<img" in updated and result.id in updated and "static copy" in updated
     assert "<img" in panel._repr_mimebundle_()["text/html"]
 
 
@@ -434,7 +436,7 @@ def test_input_images_counts_duplicates_order_enter_and_plain_refusals(
     panel.url_box.value = "https://example.com/cat.png"  # Enter in the box (continuous_update is off)
     assert panel.inputs[-1] == "https://example.com/cat.png" and panel.url_box.value == ""
     cell = panel._inputs.box.children[-1].children[0].value
-    assert "onerror=" in cell and "could not load this URL here" in cell and 'alt=""' in cell
+    assert 'class="seedream-url-image"' in cell and "could not load this URL here" in cell and "onerror" not in cell
     panel.url_box.value = "https://example.com/cat.png"
     assert "is already an input image (#3)" in text_of(panel._inputs.notice.value) and len(panel.inputs) == 3
     missing = tmp_path / "gone.png"
@@ -446,7 +448,7 @@ def test_the_preview_points_demo_snippets_at_the_demo_server_with_copy_buttons(
         make_panel: Callable[..., SeedreamPanel]) -> None:
     panel = make_panel(prompt="a bowl of ramen, studio lighting", model=FIVE_LITE)
     for tab in (panel._preview.json, panel._preview.curl, panel._preview.python):
-        assert tab.value.count("seedream-copy") == 1 and "navigator.clipboard" in html.unescape(tab.value)
+        assert tab.value.count('class="seedream-copy') == 1 and "onclick" not in tab.value  # the page script copies
         assert "word-break:normal" in tab.value and "overflow-wrap:normal" in tab.value
     curl = text_of(panel._preview.curl.value)
     assert "http://127.0.0.1:8765/v1/models/bytedance/seedream-5-lite/predictions" in curl

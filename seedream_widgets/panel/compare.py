@@ -53,8 +53,8 @@ class CompareView:
         self.others = widgets.Text(placeholder="alternatives, comma-separated: owl, snow leopard",
                                    tooltip="Each one replaces the word in a copy of the prompt",
                                    layout=widgets.Layout(flex="1 1 200px", width="auto", min_width="140px"))
-        self.vary_button = widgets.Button(description="Generate the row", icon="th-list", disabled=True,
-                                          tooltip="Run the prompt and each variant, as a grid",
+        self.vary_button = widgets.Button(description="Run the row", icon="th-list", disabled=True,
+                                          tooltip="Generate the prompt and each variant, as a grid",
                                           layout=widgets.Layout(width="auto"))
         self.note = widgets.HTML()
         body = widgets.VBox([

@@ -40,7 +40,7 @@ def make_control(spec: FieldSpec) -> tuple[Any, Convert | None] | None:
     if spec.kind == "int" and spec.low is not None and spec.high is not None and spec.high - spec.low <= 50 \
             and spec.default is not None:
         return widgets.IntSlider(value=spec.default, min=int(spec.low), max=int(spec.high), **common,
-                                 layout=widgets.Layout(width="260px", flex="0 1 260px", min_width="150px")), None
+                                 layout=widgets.Layout(width="220px", flex="0 1 220px", min_width="150px")), None
     if spec.kind in ("int", "number") and spec.default is not None:
         box = widgets.IntText if spec.kind == "int" else widgets.FloatText
         return box(value=spec.default, layout=widgets.Layout(width="110px"), **common), None
@@ -75,6 +75,13 @@ def problem_html(text: str) -> str:
             f'{COLORS["error_edge"]};padding-left:6px;display:inline-block">{esc(text)}</span>')
 
 
+def mark(control: Any, invalid: bool) -> None:
+    """Outline a control in the theme's error colour while its value is a problem (a layout trait: no CSS)."""
+    border = f"2px solid {COLORS['error_edge']}" if invalid else None
+    if control.layout.border != border:
+        control.layout.border = border
+
+
 def note_span(text: str) -> str:
     return f'<span class="seedream-field-note" style="{FONT}{MUTED}">{esc(text)}</span>' if text else ""
 
@@ -93,6 +100,7 @@ class ControlsView:
         self.rows: list[Any] = []
         self._convert: dict[str, Convert] = {}
         self._rows: dict[str, Any] = {}
+        self._labels = {spec.name: spec.label.lower() for spec in schema.fields}
         snapshot = builtin_schema(schema.model)
         self._own_help = {spec.name: spec.help for spec in schema.fields  # fields the package's snapshot lacks
                           if snapshot is None or spec.name not in snapshot}
@@ -138,13 +146,21 @@ class ControlsView:
         for name, note in self.notes.items():
             problem, row = problems.get(name), self._rows[name]
             (row.add_class if problem else row.remove_class)("seedream-invalid")
-            text = form.notes.get(name) or self._own_help.get(name, "")
+            mark(self.controls[name], bool(problem))
+            text = self._words(form.notes.get(name, "")) or self._own_help.get(name, "")
             value = problem_html(problem) if problem else note_span(shorten(text, 160))
             if note.value != value:
                 note.value = value
         prompt = problems.get("prompt")
         (self.controls["prompt"].add_class if prompt else self.controls["prompt"].remove_class)("seedream-invalid")
+        mark(self.controls["prompt"], bool(prompt))
         self.prompt_note.value = problem_html(f"Prompt: {prompt}") if prompt else ""
+
+    def _words(self, note: str) -> str:
+        """A note in the labels' words: ``only when sequential_image_generation is auto`` -> ``... sequential ...``."""
+        for name, label in self._labels.items():
+            note = note.replace(f" {name} ", f" {label} ")
+        return note
 
     def close(self) -> None:
         """Close the rows and all inside them (not the prompt box and its note, which the next model's view keeps)."""

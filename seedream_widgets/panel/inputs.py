@@ -20,11 +20,6 @@ from .restore import image_record
 from .state import UPLOAD_LIMIT, Form, InputImage, load_image, refusal, source_label
 
 _EPOCH = datetime.fromtimestamp(0, timezone.utc)
-_BROKEN = ("this.style.display='none';this.nextElementSibling.style.display='block'")
-"""A URL the browser cannot load shows a tidy placeholder instead of a broken-image icon (the image is the user's
-own URL: the kernel never fetches it, so only the browser can tell)."""
-
-
 def sets_shape(form: Form) -> bool:
     """The first input image decides the output's shape (aspect ratio match_input_image, in effect)."""
     return bool(form.inputs) and form.values.get("aspect_ratio") == "match_input_image" \
@@ -83,14 +78,17 @@ class InputsView:
     def _cell(self, index: int, image: InputImage, count: int, first: bool) -> Any:
         mark = "1st · sets the shape" if index == 0 and first else f"#{index + 1}"
         url = image.preview.startswith(("http://", "https://"))
+        # The user's own URL: the kernel never fetches it, only the browser can tell it does not load; then the
+        # panel's page script (`styles`) shows this note in place of a broken-image icon.
         missing = (f'<div class="seedream-input-missing" style="display:none;{MUTED}width:92px;height:72px;'
                    f'border:1px dashed {COLORS["border"]};border-radius:3px;padding:2px;overflow:hidden;'
                    'white-space:normal;font-size:11px">could not load this URL here (expired, private or not '
                    'an image)</div>') if url else ""
         picture = widgets.HTML(
             f'<div class="seedream-input" style="{FONT}width:96px;text-align:center" title="{esc(image.label)}">'
-            f'<img src="{esc(image.preview)}" alt="" style="max-width:96px;max-height:96px;border-radius:3px;'
-            f'display:block;margin:auto"{f" onerror={chr(34)}{_BROKEN}{chr(34)}" if url else ""}/>{missing}'
+            f'<img src="{esc(image.preview)}" class="{"seedream-url-image" * url}" alt="{"(could not load)" * url}" '
+            f'style="max-width:96px;max-height:96px;border-radius:3px;display:block;margin:auto;overflow:hidden;'
+            f'font-size:11px"/>{missing}'
             f'<div style="{MUTED}overflow:hidden;white-space:nowrap;text-overflow:ellipsis">{esc(mark)} · '
             f'{esc(shorten(image.label, 18))}</div></div>')
         remove = widgets.Button(description="Remove", icon="times", tooltip=f"Remove {image.label}",

@@ -16,18 +16,11 @@ DEMO_ADDRESS = "http://127.0.0.1:8765/v1"
 """Where ``seedream demo-server --port 8765`` listens: demo-mode snippets point there, not at the panel's own
 throwaway backend (which ends with the kernel)."""
 
-_COPY = ("const b=this,t=b.parentElement.querySelector('pre').textContent;"
-         "const done=()=>{b.textContent='Copied';setTimeout(()=>{b.textContent='Copy'},1500)};"
-         "const old=()=>{const a=document.createElement('textarea');a.value=t;a.style.position='fixed';"
-         "a.style.opacity='0';document.body.appendChild(a);a.select();document.execCommand('copy');a.remove();done()};"
-         "if(navigator.clipboard&&window.isSecureContext){navigator.clipboard.writeText(t).then(done,old)}else{old()}")
-"""The Copy button's click: the clipboard API where the page may use it, else the older select-and-copy."""
-
-
 def snippet_html(text: str, what: str) -> str:
-    """``text`` in a scrolling block (lines wrap only between words) under a Copy button."""
+    """``text`` in a scrolling block (lines wrap only between words) under a Copy button (which the panel's page
+    script makes copy: `styles`)."""
     button = (f'<button type="button" class="seedream-copy jupyter-button" title="Copy the {esc(what)}" '
-              f'onclick="{esc(_COPY)}" style="{FONT}float:right;margin:0 0 4px 8px;color:{COLORS["text"]};'
+              f'style="{FONT}float:right;margin:0 0 4px 8px;color:{COLORS["text"]};'
               f'background:{COLORS["surface"]};border:1px solid {COLORS["border"]};border-radius:2px;'
               'padding:1px 10px;cursor:pointer">Copy</button>')
     return (f'<div class="seedream-snippet">{button}<pre style="{MONO}clear:both;margin:0;max-height:260px;'

@@ -75,6 +75,10 @@ class Restoring(PanelBase):
     """The panel's part that brings settings back: the history strip, an image's record, and Undo."""
 
     def _show_history(self) -> None:
+        """The newest stored runs, from the gallery's index. A folder that does not exist yet has none: asking
+        would make its index, so a panel only looked at leaves no trace on disk."""
+        if not self.client.settings.output_dir.is_dir():
+            return
         records = self.client.gallery.history(HISTORY_SIZE)
         self._history_view.show(records, {result.id: n for n, result, _ in self._history}, SESSION)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +35,14 @@ def _thumb(path: Path, max_px: int) -> str:
         return thumbnail_data_uri(path, max_px)  # cached per file: a restore does not decode it again
     except OSError:  # gone (a saved image moves into its run's folder): the caption and links still show
         return ""
+
+
+def local_time(stamp: str) -> str:
+    """``2026-12-01 23:05`` in the kernel's time zone, from an ISO time as stored (UTC)."""
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().isoformat(" ")[:16]
+    except ValueError:
+        return stamp.replace("T", " ")[:16]
 
 
 def href(path: Path) -> str:
@@ -130,15 +139,16 @@ class HistoryView:
                                     for record in records])
 
     def _cell(self, record: RunRecord, number: int | None, recent: bool) -> Any:
-        when = record.created_at.replace("T", " ")[:16]
+        when = local_time(record.created_at)
         mine = f" · run #{number} of this panel" if number is not None else " · this session" * recent
         outline = f"outline:2px solid {COLORS['link']};outline-offset:1px;" if recent else ""
         image = _thumb(record.paths[0], HISTORY_PX) if record.paths else ""
         icon = widgets.HTML(f'<img src="{image}" title="{esc(shorten(record.prompt, 200))} ({esc(when)}{mine})" '
                             f'alt="{esc(shorten(record.prompt, 24))}" style="{FONT}{MUTED}width:72px;height:72px;'
                             f'object-fit:cover;border-radius:3px;display:block;overflow:hidden;{outline}"/>')
-        label = f"#{number}" if number is not None else when[5:10] or "run"
-        button = widgets.Button(description=label, icon="undo", layout=widgets.Layout(width="72px", height="26px"),
+        today = datetime.now().isoformat()[:10] == when[:10]
+        label = f"#{number}" if number is not None else (when[11:16] if today else when[5:10]) or "run"
+        button = widgets.Button(description=label, layout=widgets.Layout(width="72px", height="26px"),
                                 tooltip=f"Restore {record.id} ({when}): {shorten(record.prompt, 200)}")
         button.on_click(lambda _: self._restore(record.id))
         cell = widgets.VBox([icon, button], layout=widgets.Layout(width="76px", margin="0 6px 6px 0"))

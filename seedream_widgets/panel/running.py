@@ -81,7 +81,7 @@ class Running(PanelBase):
 
     def vary(self, prompts: Sequence[str]) -> Batch[Comparison]:
         """Run each prompt with the panel's settings, shown as a grid whose rows name the words that differ
-        (like "Generate the row" under "Vary a word")."""
+        (like "Run the row" under "Vary a word")."""
         form = self._ready_form()
         batch = self._runner().start_compare(list(prompts), model=form.schema.label, **form.fields)
         self._compare.say("")
@@ -139,7 +139,8 @@ class Running(PanelBase):
             self._show_grid(job, state)
         else:
             self._show_run(state)
-        self._show_history()
+        if isinstance(state, BatchState) or state.result is not None:  # something new was stored
+            self._show_history()
         self.set_trait("running", False)  # last: whoever waits for it finds the outcome drawn
         self._buttons()
         self._refresh()

@@ -24,7 +24,7 @@ from .ask import AskBar
 from .compare import CompareView
 from .controls import ControlsView, make_prompt
 from .failure import ErrorView
-from .fallback import fallback_html, fallback_text
+from .fallback import companion_html, fallback_text, widget_html
 from .inputs import InputImages, InputsView
 from .layout import descendants, heading
 from .model import ModelChoice, ModelView, model_title
@@ -34,7 +34,7 @@ from .results import GalleryView, HistoryView
 from .running import Running
 from .state import Form, load_image, source_label
 from .status import Job, StatusView
-from .styles import panel_css
+from .styles import panel_class
 
 log = logging.getLogger("seedream_widgets")
 _LIVE: dict[str, tuple[str, weakref.WeakSet[SeedreamPanel]]] = {}  # cellId -> (request, the panels it made)
@@ -178,10 +178,9 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
         self.error = self._error.html
         self._gallery, self._history_view = GalleryView(self.use_as_input), HistoryView(self._ask_restore)
         self.gallery, self.history = self._gallery.box, self._history_view.box
-        self._style = widgets.HTML(layout=widgets.Layout(display="none"))
         super().__init__(children=self._layout(), layout=widgets.Layout(width="100%", padding="4px"))
-        self._style.value = panel_css(self.model_id)
         self.add_class("seedream-panel")
+        self.add_class(panel_class(self.model_id))
         self._adopt_schema(schema, fresh=False)
         self._controls.set(self._form.values)
         self.metadata.observe(lambda _: self._refresh(), names="value")
@@ -201,7 +200,7 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
              self._gallery.sources, self.gallery, self._gallery.details, self._history_view.title, self.history],
             layout=widgets.Layout(flex="1 1 440px", min_width="0", padding="0 0 0 12px",
                                   border_left=f"1px solid {COLORS['border']}"))
-        return [self._style, self.badge, widgets.HBox([left, right], layout=widgets.Layout(
+        return [self.badge, widgets.HBox([left, right], layout=widgets.Layout(
             flex_flow="row wrap", width="100%", align_items="flex-start"))]
 
     def _adopt_schema(self, schema: ModelSchema, *, fresh: bool = True) -> None:
@@ -245,10 +244,14 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
     # -- drawing the form ---------------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        """Read the controls into a new `Form` and draw everything derived from it."""
-        if self._hold or self._closed:
-            return
+        """Read the controls into a new `Form` and draw everything derived from it.
+
+        Under the lock, so a change made on another thread (a keystroke while a new model's controls
+        are set up on the notifier thread) waits its turn instead of being dropped; the thread that
+        holds the form (``_hold``) skips the refreshes its own changes trigger."""
         with self._lock:
+            if self._hold or self._closed:
+                return
             self._hold += 1
             try:
                 self._draw()
@@ -316,7 +319,7 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The widget view, and as ``text/html`` the last result (shown by viewers that do not run widgets)."""
         bundle: dict[str, Any] = super()._repr_mimebundle_(**kwargs)
-        bundle["text/html"] = fallback_html(self._gallery.result, self.model_id)
+        bundle["text/html"] = widget_html(self._gallery.result, self.model_id)
         return bundle
 
     def _ipython_display_(self) -> None:
@@ -330,7 +333,7 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
 
     def _fallback_bundle(self) -> dict[str, str]:
         result = self._gallery.result
-        return {"text/html": fallback_html(result, self.model_id), "text/plain": fallback_text(result)}
+        return {"text/html": companion_html(result, self.model_id), "text/plain": fallback_text(result)}
 
     def _update_fallback(self) -> None:
         for handle in self._fallbacks:
