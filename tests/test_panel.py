@@ -414,7 +414,7 @@ def test_use_as_input_sends_the_stored_file(make_panel: Callable[..., SeedreamPa
                                             demo_server: DemoServer) -> None:
     panel = make_panel(prompt="a cottage", size="1K")
     first = run(panel)
-    panel.gallery.children[0].children[1].click()  # "Use as input"
+    panel.gallery.children[0].children[1].children[1].click()  # "Use as input"
     assert panel.inputs == (to_image_uri(first.paths[0]),)
     assert len(panel._inputs.box.children) == 1
     assert first.paths[0].name in panel._inputs.box.children[0].children[0].value  # the thumbnail's label

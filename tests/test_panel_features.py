@@ -352,8 +352,20 @@ def test_a_new_panel_shows_earlier_runs_and_restores_them_from_the_index(
             assert "Restored Run" in panel.status.value
             mine = settle(panel, panel.generate())
             assert panel.history.children[0].children[1].description == "#1"
+            panel.use_as_input(mine.paths[0])  # an edit of it, then a restart: its input image comes back too
+            panel.controls["prompt"].value = "the lighthouse at night"
+            edit = settle(panel, panel.generate())
             assert "seedream-session" in panel.history.children[0]._dom_classes
             assert mine.id != first.id
+        finally:
+            panel.close()
+    with Seedream(base_url=demo_server.base_url, output_dir=out) as again:
+        panel = SeedreamPanel(again)
+        try:
+            panel.restore(edit.id)
+            assert panel.controls["prompt"].value == "the lighthouse at night"
+            assert panel.inputs == ("https://example.com/ref.png", to_image_uri(mine.paths[0]))
+            assert "could not be found" not in panel.status.value
         finally:
             panel.close()
 
@@ -444,6 +456,50 @@ def test_input_images_counts_duplicates_order_enter_and_plain_refusals(
     assert "gone.png cannot be used: cannot read" in text_of(panel._inputs.notice.value)
 
 
+def view_message(widget: Any, buffers: list[bytes] | None = None, **content: Any) -> None:
+    """A custom message from an anywidget's view (what the browser sends)."""
+    widget._handle_msg({"content": {"data": {"method": "custom", "content": content}},
+                        "buffers": [memoryview(b) for b in buffers or []]})
+
+
+def test_dropped_or_pasted_images_are_inputs_and_ctrl_enter_generates(
+        make_panel: Callable[..., SeedreamPanel], demo_server: DemoServer) -> None:
+    panel = make_panel(prompt="a lantern", size="1K")
+    drop = panel._inputs.drop
+    assert drop in panel._inputs.parts and drop.scope == f".seedream-panel-{panel.model_id}"
+    red = png_bytes((210, 30, 30))
+    view_message(drop, [red, b"not an image"], kind="files", how="drop",
+                 files=[{"name": "red.png", "type": "image/png"}, {"name": "notes.txt", "type": "text/plain"}])
+    assert panel.inputs == (to_image_uri(red),)
+    assert "notes.txt is not an image" in text_of(panel._inputs.notice.value)
+    view_message(drop, [red], kind="files", how="paste", files=[{"name": "pasted image", "type": "image/png"}])
+    assert len(panel.inputs) == 1 and "already an input image" in text_of(panel._inputs.notice.value)
+    view_message(drop, kind="submit")  # Ctrl+Enter anywhere in the panel
+    assert panel.running
+    wait_until(lambda: not panel.running, what="the run Ctrl+Enter started")
+    assert panel.result is not None and demo_server.prediction(panel.result.id)["input"]["image_input"] == [
+        to_image_uri(red)]
+    panel.controls["prompt"].value = ""
+    view_message(drop, kind="submit")  # nothing to generate: nothing happens
+    assert not panel.running and len(panel.runs) == 1
+
+
+def test_view_opens_the_lightbox_on_the_run_then_the_history(make_panel: Callable[..., SeedreamPanel]) -> None:
+    panel = make_panel(prompt="a pair of owls", size="1K", sequential_image_generation="auto", max_images=2)
+    first = settle(panel, panel.generate())
+    panel.controls["prompt"].value = "a heron"
+    panel.controls["sequential_image_generation"].value = "disabled"
+    second = settle(panel, panel.generate())
+    panel.gallery.children[0].children[1].children[0].click()  # View on the heron
+    box = panel.lightbox
+    assert box.index == 0 and [s.run for s in box.items] == [second.id, first.id, first.id]
+    assert box.current is not None and box.current.name.endswith("_a-heron.jpg")  # a descriptive download name
+    box.step(1)
+    assert box.current is not None and box.current.run == first.id and box.current.number == 1
+    box.use()  # "Use as input" in the lightbox
+    assert panel.inputs == (to_image_uri(first.paths[0]),)
+
+
 def test_the_preview_points_demo_snippets_at_the_demo_server_with_copy_buttons(
         make_panel: Callable[..., SeedreamPanel]) -> None:
     panel = make_panel(prompt="a bowl of ramen, studio lighting", model=FIVE_LITE)
@@ -462,7 +518,7 @@ def test_an_edit_shows_its_inputs_beside_it(make_panel: Callable[..., SeedreamPa
     panel = make_panel(prompt="a cottage", size="1K")
     settle(panel, panel.generate())
     assert panel._gallery.sources.value == ""
-    panel.gallery.children[0].children[1].click()  # use as input
+    panel.gallery.children[0].children[1].children[1].click()  # use as input
     panel.controls["prompt"].value = "the same cottage in winter"
     settle(panel, panel.generate())
     sources = panel._gallery.sources.value

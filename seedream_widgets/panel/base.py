@@ -33,6 +33,7 @@ class PanelBase:
         url_box: Any
         extras: Any
         metadata: Any
+        lightbox: Any
         _form: Form
         _run_form: Form
         _undo: Form | None

@@ -1,4 +1,5 @@
-"""The input images: upload, add from a URL or a path (Enter adds it), thumbnails to reorder or remove, notices."""
+"""The input images: upload, drop or paste, add from a URL or a path (Enter adds it), thumbnails to reorder or
+remove, notices."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import ipywidgets as widgets
 
 from ..display import COLORS, FONT, MUTED, esc, shorten
 from ..errors import ValidationError
+from ..frontend import DropZone
 from ..models import MAX_TOTAL_IMAGES
 from .base import PanelBase
 from .layout import notice_html, replace_children
@@ -27,12 +29,13 @@ def sets_shape(form: Form) -> bool:
 
 
 class InputsView:
-    """The section's widgets (``title``, then ``parts``). It reports uploads as (bytes, name) pairs with the
-    messages about files refused already, URLs (Add, or Enter in the box), and Remove / move clicks by index."""
+    """The section's widgets (``title``, then ``parts``). It reports uploads, drops and pastes as (bytes, name)
+    pairs with the messages about files refused already, URLs (Add, or Enter in the box), and Remove / move
+    clicks by index. ``drop`` (a `frontend.DropZone`) also reports Ctrl+Enter to ``on_submit``."""
 
     def __init__(self, help_text: str, *, on_files: Callable[[list[tuple[Any, str]], list[str]], Any],
                  on_add: Callable[[str], Any], on_remove: Callable[[int], Any],
-                 on_move: Callable[[int, int], Any]) -> None:
+                 on_move: Callable[[int, int], Any], on_submit: Callable[[], Any]) -> None:
         self.uploader = widgets.FileUpload(accept="image/*", multiple=True, description="Upload",
                                            tooltip=f"{help_text} At most {UPLOAD_LIMIT // 2**20} MB each.",
                                            layout=widgets.Layout(width="110px", flex="0 0 auto"))
@@ -45,7 +48,10 @@ class InputsView:
         self.box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         row = widgets.HBox([self.uploader, self.url_box, add], layout=widgets.Layout(
             width="100%", align_items="center", flex_flow="row wrap"))
-        self.parts = [row, self.notice, self.hint, self.box]
+        self.drop = DropZone(label="Drop or paste images here", layout=widgets.Layout(width="100%"))
+        self.drop.on_files(lambda files: on_files([(f.data, f.name) for f in files], []))
+        self.drop.on_submit(on_submit)
+        self.parts = [row, self.drop, self.notice, self.hint, self.box]
         self._on_files, self._on_add, self._on_remove, self._on_move = on_files, on_add, on_remove, on_move
         self._shown: tuple[Any, ...] = ()
         self.uploader.observe(self._upload, names="value")
@@ -56,6 +62,7 @@ class InputsView:
         full, first = form.room == 0, sets_shape(form)
         for widget in self.parts[0].children:
             widget.disabled = full
+        self.drop.disabled = full
         self.title.value = (f'<span style="{FONT}{MUTED}">{len(form.inputs)}/{form.max_inputs}{" (full)" * full}'
                             f' · inputs + max images ≤ {MAX_TOTAL_IMAGES}</span>')
         many = len(form.inputs) > 1

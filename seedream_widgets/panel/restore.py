@@ -27,10 +27,12 @@ Record = GenerationRecord | ForeignRecord
 
 
 def form_from_record(record: Record, schema_of: Callable[[str], ModelSchema | None], current: ModelSchema,
-                     load: Callable[[str], InputImage]) -> tuple[Form, tuple[str, ...]]:
+                     load: Callable[[Any], InputImage],
+                     images: Sequence[Path | str | None] | None = None) -> tuple[Form, tuple[str, ...]]:
     """The form a record describes (prompt, model, fields, the input images that can still be had), and notes
-    on what was left out. ``schema_of`` knows the models' schemas (None: unknown here; ``current`` serves).
-    Raises `ValidationError` when the record names no prompt."""
+    on what was left out. ``schema_of`` knows the models' schemas (None: unknown here; ``current`` serves);
+    ``images`` are where the run's input images are now, when known (`Gallery.input_images`: an inline one
+    found again among the stored outputs). Raises `ValidationError` when the record names no prompt."""
     model = record.model if isinstance(record, GenerationRecord) else ""
     schema = schema_of(model) if model else None
     notes: list[str] = []
@@ -39,12 +41,20 @@ def form_from_record(record: Record, schema_of: Callable[[str], ModelSchema | No
             notes.append(f"{model}'s fields are not known here: restored for {current.model}")
         schema = current
     restored, found = restore_input(record, schema=schema)
+    sources: Sequence[Path | str | None] = restored.image_input if images is None else images
+    if images is not None:
+        lost = sum(source is None for source in images)
+        found = tuple(note for note in found if "cannot be restored" not in note)
+        if lost:
+            notes.append(f"{lost} input image{'s' * (lost > 1)} of the run could not be found: add "
+                         f"{'them' if lost > 1 else 'it'} again to use {'them' if lost > 1 else 'it'}")
     inputs = []
-    for uri in restored.image_input:
+    for source in sources:
         try:
-            inputs.append(load(uri))
+            if source is not None:
+                inputs.append(load(source))
         except ValidationError as exc:
-            notes.append(refusal(shorten(uri, 60), exc))
+            notes.append(refusal(shorten(str(source), 60), exc))
     values = {name: value for name, value in restored.values.items() if name != "image_input"}
     form, dropped = Form.adopt(schema, values, inputs)
     return form, (*notes, *found, *dropped)
@@ -84,7 +94,7 @@ class Restoring(PanelBase):
 
     def _target(self, run: int | str) -> tuple[str, Form, Result | None, tuple[str, ...]]:
         """(title, form, result, notes) of a run: this panel's by number or id (exactly as it was), else a stored
-        one by prediction id (from its record: inline input images cannot come back)."""
+        one by prediction id (from its record, with the input images still at hand)."""
         for number, result, form in self._history:
             if run in (number, result.id):
                 return f"Run #{number}", form, result, ()
@@ -94,11 +104,11 @@ class Restoring(PanelBase):
         if record is None:
             raise KeyError(f"no stored run {run!r} in {short_path(self.client.settings.output_dir)}")
         form, notes = form_from_record(run_record(record), self.client.core.catalog.get, self._form.schema,
-                                       self._load)
+                                       self._load, self.client.gallery.input_images(record))
         stored = Result.from_record(record) if record.complete else None
         return f"Run {record.id} ({record.created_at[:10]})", form, stored, notes
 
-    def _load(self, source: str) -> InputImage:
+    def _load(self, source: Any) -> InputImage:
         return load_image(source, source_label(source), self.client.image_uri)
 
     def _ask_restore(self, run: int | str) -> None:

@@ -18,8 +18,10 @@ from urllib.parse import quote
 import ipywidgets as widgets
 
 from ..display import COLORS, FONT, MUTED, details_html, esc, shorten, thumbnail_data_uri
+from ..frontend import Slide
 from ..gallery import RunRecord
 from ..result import Result
+from .base import PanelBase
 from .layout import heading, replace_children
 
 GALLERY_PX = 512
@@ -70,12 +72,12 @@ def sources_html(result: Result) -> str:
 
 class GalleryView:
     """``title``, ``sources`` (an edit's inputs), ``box`` (a cell per image with its thumbnail, open full size,
-    download and Use as input) and ``details`` (the run's record, folded)."""
+    download, View (large, in the panel's lightbox) and Use as input) and ``details`` (the run's record, folded)."""
 
-    def __init__(self, use_as_input: Callable[[Path], Any]) -> None:
+    def __init__(self, use_as_input: Callable[[Path], Any], view: Callable[[int], Any]) -> None:
         self.title, self.sources, self.details = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self._use, self.full = use_as_input, False
+        self._use, self._view, self.full = use_as_input, view, False
         self.result: Result | None = None
         """The run shown (the static copy of the panel shows it too)."""
 
@@ -87,20 +89,23 @@ class GalleryView:
         self.sources.value = sources_html(result)
         self.details.value = details_html(result)
         names = [*names, *(path.name for path in result.paths[len(names):])]
-        replace_children(self.box, [self._cell(path, f"{i} of {total}{sizes[i - 1]}", names[i - 1])
+        replace_children(self.box, [self._cell(i - 1, path, f"{i} of {total}{sizes[i - 1]}", names[i - 1])
                                     for i, path in enumerate(result.paths, 1)])
 
     def enable(self, room: bool) -> None:
         """Use as input works while another input image fits."""
         self.full = not room
         for cell in self.box.children:
-            cell.children[-1].disabled = self.full
+            cell.children[-1].children[-1].disabled = self.full
 
-    def _cell(self, path: Path, caption: str, name: str) -> Any:
+    def _cell(self, index: int, path: Path, caption: str, name: str) -> Any:
         button = widgets.Button(description="Use as input", icon="plus", disabled=self.full,
                                 tooltip="Append this image to the input images (edit it next)",
-                                layout=widgets.Layout(width="220px"))
+                                layout=widgets.Layout(width="140px"))
         button.on_click(lambda _: self._use(path))
+        view = widgets.Button(description="View", icon="search-plus", layout=widgets.Layout(width="76px"),
+                              tooltip="See it large here: zoom, arrow keys to the other images and runs, details")
+        view.on_click(lambda _: self._view(index))
         link = esc(href(path))
         body = (f'<div class="seedream-image" style="{FONT}color:{COLORS["text"]};width:220px"><a href="{link}" '
                 f'target="_blank" title="Open full size: {esc(name)}"><img src="{_thumb(path, GALLERY_PX)}" '
@@ -112,7 +117,8 @@ class GalleryView:
         out = widgets.Output(layout=widgets.Layout(width="224px"))
         out.outputs = ({"output_type": "display_data", "metadata": {},
                         "data": {"text/html": body, "text/plain": f"{caption}: {path}"}},)
-        cell = widgets.VBox([out, button], layout=widgets.Layout(width="226px", margin="0 10px 10px 0"))
+        cell = widgets.VBox([out, widgets.HBox([view, button])], layout=widgets.Layout(width="226px",
+                                                                                      margin="0 10px 10px 0"))
         cell.add_class("seedream-cell")
         return cell
 
@@ -156,3 +162,21 @@ class HistoryView:
         if recent:
             cell.add_class("seedream-session")
         return cell
+
+
+class Viewing(PanelBase):
+    """The panel's part that shows images large (its `frontend.Lightbox`): the run in the gallery, then the other
+    runs of the history strip, a key press away."""
+
+    def view(self, index: int = 0) -> None:
+        """Open image ``index`` of the run in the gallery in the lightbox (like its View button)."""
+        shown = self._gallery.result
+        if shown is None:
+            return
+        gallery = self.client.gallery
+        records = [gallery.find(shown.id), *(r for r in gallery.history(HISTORY_SIZE) if r.id != shown.id)]
+        slides = [Slide.from_record(record, i, gallery) for record in records if record is not None
+                  for i in range(len(record.paths))]
+        if records[0] is None:  # not in the index (yet): the result itself
+            slides = [Slide.from_result(shown, i) for i in range(len(shown.paths))] + slides
+        self.lightbox.show(slides, min(index, len(slides) - 1))

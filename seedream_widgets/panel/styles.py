@@ -1,14 +1,16 @@
 """What the panel adds to the page: a stylesheet and a small script, carried by its companion output.
 
-The stylesheet reflows the panel down to 420 px, marks a problem at its field, keeps the preview's
+The stylesheet reflows the panel down to 420 px, sets a problem field's label in bold, keeps the preview's
 lines from splitting words, gives text the theme's main font colour where ipywidgets' own is too
 faint (inactive tab titles and closed accordion headers: 4.4:1 in the light theme), and hides the
 panel's static copy wherever the panel itself is on the page (``:has``). The script makes the
-preview's Copy buttons copy and shows a tidy note in place of an input image URL the browser cannot
-load. Both are constants (no user text), in the output the panel displays beside itself (`fallback`),
-never in the widgets' state: that holds no live markup (the hostile-text tests read it). Without
-them (an untrusted notebook, a panel nested in another widget) the panel still works; Copy does
-nothing and a broken URL shows its short alt text. Every colour is a JupyterLab theme variable
+preview's Copy buttons copy, shows a tidy note in place of an input image URL the browser cannot
+load, and makes Ctrl+Enter anywhere in the panel its drop zone's Ctrl+Enter (Generate) rather than
+the notebook's "run cell". Both are constants (no user text), in the output the panel displays
+beside itself (`fallback`), never in the widgets' state: that holds no live markup (the hostile-text
+tests read it). Without them (an untrusted notebook, a panel nested in another widget) the panel
+still works; Copy does nothing, a broken URL shows its short alt text, and Ctrl+Enter works inside
+the drop zone only. Every colour is a JupyterLab theme variable
 (with the fallback `display.COLORS` uses).
 """
 
@@ -62,6 +64,21 @@ _SCRIPT = """(() => {
   };
   document.addEventListener('error', (event) => {
     if (event.target.classList && event.target.classList.contains('seedream-url-image')) missing(event.target);
+  }, true);
+  // Ctrl+Enter anywhere in a panel is its drop zone's Ctrl+Enter (Generate), not the notebook's "run cell": the
+  // panel suppresses the notebook's shortcuts (Lumino's attribute) once focus is in it, and hands the key on.
+  document.addEventListener('focusin', (event) => {
+    const panel = event.target.closest && event.target.closest('.seedream-panel');
+    if (panel) panel.setAttribute('data-lm-suppress-shortcuts', 'true');
+  }, true);
+  document.addEventListener('keydown', (event) => {
+    if (!event.isTrusted || event.key !== 'Enter' || !(event.ctrlKey || event.metaKey)) return;
+    const panel = event.target.closest && event.target.closest('.seedream-panel');
+    const zone = panel && panel.querySelector('.sdw-drop');
+    if (!zone || zone.contains(event.target)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    zone.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', ctrlKey: true, bubbles: true}));
   }, true);
   document.querySelectorAll('img.seedream-url-image').forEach((image) => {
     if (image.complete && !image.naturalWidth) missing(image);  // failed before this script ran

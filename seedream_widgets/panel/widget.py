@@ -17,6 +17,7 @@ import traitlets
 from ..client import Seedream
 from ..display import COLORS, FONT, MUTED, badge, demo_badge, esc, short_path
 from ..errors import SeedreamError, ValidationError
+from ..frontend import Lightbox
 from ..models import ModelSchema
 from ..result import Comparison, Result
 from ..schema import SeedreamInput
@@ -30,7 +31,7 @@ from .layout import descendants, heading
 from .model import ModelChoice, ModelView, model_title
 from .preview import PreviewView
 from .restore import Restoring
-from .results import GalleryView, HistoryView
+from .results import GalleryView, HistoryView, Viewing
 from .running import Running
 from .state import Form, load_image, source_label
 from .status import Job, StatusView
@@ -73,7 +74,7 @@ def _register(panel: SeedreamPanel, identity: tuple[str, str] | None) -> None:
         old.close()
 
 
-class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):  # type: ignore[misc]
+class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, Viewing, widgets.VBox):  # type: ignore[misc]
     """Model, prompt, every model control, input images, Generate / Cancel, status, gallery, history,
     comparisons (models, a word varied) and the request preview.
 
@@ -146,13 +147,13 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
             tooltip="What each image file this panel stores carries: its generation record (prompt, model, "
                     "settings) and the AI label, the AI label alone, or nothing (the bytes as received)")
         self._metadata_row = widgets.HBox([widgets.HTML(
-            f'<div style="{FONT}font-size:13px;text-align:right;padding-right:10px">In the files</div>',
+            f'<div style="{FONT}font-size:13px;text-align:right;padding-right:10px">Metadata</div>',
             layout=widgets.Layout(width="110px", min_width="110px")), self.metadata],
             layout=widgets.Layout(align_items="center", flex_flow="row wrap", width="100%"))
         self._settings = widgets.VBox(layout=widgets.Layout(width="100%"))
         spec = schema.get("image_input")
         self._inputs = InputsView(spec.help if spec else "", on_files=self._add_files, on_add=self.add_input,
-                                  on_remove=self.remove_input, on_move=self.move_input)
+                                  on_remove=self.remove_input, on_move=self.move_input, on_submit=self._submit)
         self.uploader, self.url_box, self.add_url_button = self._inputs.parts[0].children
         self.extras = widgets.VBox()
         """Where `attach` puts front-end pieces (a drop zone, a paste target)."""
@@ -176,11 +177,15 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
         self.status, self._clock = self._status.html, self._status.clock
         self._error = ErrorView(self.resume)
         self.error = self._error.html
-        self._gallery, self._history_view = GalleryView(self.use_as_input), HistoryView(self._ask_restore)
+        self._gallery, self._history_view = GalleryView(self.use_as_input, self.view), HistoryView(self._ask_restore)
+        self.lightbox = Lightbox()
+        """The images large (View): zoom, arrow keys across the run and the history, details, a download."""
+        self.lightbox.on_use(self.use_as_input)
         self.gallery, self.history = self._gallery.box, self._history_view.box
         super().__init__(children=self._layout(), layout=widgets.Layout(width="100%", padding="4px"))
         self.add_class("seedream-panel")
         self.add_class(panel_class(self.model_id))
+        self._inputs.drop.scope = f".{panel_class(self.model_id)}"  # Ctrl+Enter and pastes anywhere in the panel
         self._adopt_schema(schema, fresh=False)
         self._controls.set(self._form.values)
         self.metadata.observe(lambda _: self._refresh(), names="value")
@@ -201,7 +206,7 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
             layout=widgets.Layout(flex="1 1 440px", min_width="0", padding="0 0 0 12px",
                                   border_left=f"1px solid {COLORS['border']}"))
         return [self.badge, widgets.HBox([left, right], layout=widgets.Layout(
-            flex_flow="row wrap", width="100%", align_items="flex-start"))]
+            flex_flow="row wrap", width="100%", align_items="flex-start")), self.lightbox]
 
     def _adopt_schema(self, schema: ModelSchema, *, fresh: bool = True) -> None:
         """Show ``schema``'s controls (``fresh``: new ones; the caller sets their values) and name its model."""
@@ -293,6 +298,11 @@ class SeedreamPanel(InputImages, ModelChoice, Running, Restoring, widgets.VBox):
         except SeedreamError as exc:
             return estimate.describe(), str(exc)
         return estimate.describe(), ""
+
+    def _submit(self) -> None:
+        """Ctrl+Enter in the panel: what a click on Generate does, when it may be clicked."""
+        if not self.generate_button.disabled:
+            self._click(self.generate)
 
     def _buttons(self, over: bool = False) -> None:
         self.generate_button.disabled = self.running or bool(self.problems) or over
