@@ -30,7 +30,3 @@ class ErrorView:
         self.resume_button.tooltip = (f"Store prediction {self.prediction_id}'s images once the cause is fixed "
                                       "(free some space, restore the folder): the service keeps them about an hour")
         self.resume_button.layout.display = "" if resumable else "none"
-
-    @property
-    def value(self) -> str:
-        return str(self.html.value)

@@ -8,6 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..config import full_model_name
 from ..display import FONT, MUTED, esc
 from ..models import KNOWN_MODELS, ModelSchema
 from .base import PanelBase
@@ -66,12 +67,12 @@ class ModelView:
             self._on_choose(change["new"])
 
     def _typed(self, text: str) -> None:
-        model = text.strip()
+        model = full_model_name(text.strip())  # "seedream-4.5" is ByteDance's
         if not model:
             return
         if not MODEL_NAME.match(model):
-            self.say(f"{model!r} is not a model name: owner/name, or owner/name:version (a version id in hex)",
-                     problem=True)
+            self.say(f"{model!r} is not a model name: owner/name, or owner/name:version (a version id in hex); "
+                     "a Seedream may be named without its owner (seedream-4.5)", problem=True)
             return
         self._on_choose(model)
 
@@ -100,7 +101,7 @@ class ModelChoice(PanelBase):
         that still apply (the note beside the choice names what was dropped). Returns at once: a model
         new to the client has its schema read in the background (``client.load_schema_later``), and a
         built-in snapshot is checked against the service's schema the same way."""
-        self._wanted = model
+        model = self._wanted = full_model_name(model)
         known = self.client.core.catalog.get(model)
         if known is not None:
             self._switch(known)
