@@ -1228,6 +1228,44 @@ class Seedream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- for widgets (the panel, issues 15 and 16): nothing here waits for the network ----------------
+
+    def load_schema_later(self, model: str, callback: Callable[[ModelSchema | Exception], Any], *,
+                          refresh: bool = False) -> None:
+        """Read ``model``'s schema on the engine loop and call ``callback`` with it, or with the exception that
+        stopped it, on the engine's notifier thread in the caller's context. Returns at once (a widget
+        callback must never wait for the network); see `load_schema`."""
+        import contextvars
+
+        from .engine import notifier
+
+        context = contextvars.copy_context()
+
+        def deliver(done: Any) -> None:
+            if not done.cancelled():
+                outcome = done.exception() or done.result()
+                notifier().call(lambda: callback(outcome), context)
+
+        self._engine.submit(self._core.load_schema(model, refresh=refresh)).add_done_callback(deliver)
+
+    def with_embedding(self, mode: bool | str) -> Seedream:
+        """This client storing images with ``embed_metadata=mode`` (``"full"``, ``"label"``, ``"off"``/False).
+
+        It shares everything else with this one (connections, schemas, gallery, pacing): nothing
+        to close. ``Seedream().with_embedding("off").generate(...)`` stores the bytes as received.
+        """
+        import copy
+
+        from .config import metadata_mode
+
+        core = copy.copy(self._core)
+        core.settings = replace(self._core.settings, embed_metadata=metadata_mode(mode))
+        core._client = self._core._client  # type: ignore[method-assign]  # one connection pool, the original's
+        core._http = None  # (so closing the twin closes nothing of the original's)
+        twin = copy.copy(self)
+        twin._core = core
+        return twin
+
 
 def _progress(enabled: bool, total: int) -> Callable[[BatchState], None] | None:
     """The registered progress view for a blocking batch (`seedream_widgets.display`), if wanted."""

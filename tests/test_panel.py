@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import re
@@ -60,6 +61,13 @@ def state_text(widget: Any) -> str:
     return "\n".join(parts)
 
 
+def pre_text(value: str) -> str:
+    """The text a snippet's ``<pre>`` shows (what its Copy button copies)."""
+    found = re.search(r"<pre[^>]*>(.*?)</pre>", value, re.DOTALL)
+    assert found, value
+    return html.unescape(found.group(1))
+
+
 def data_uri_images(text: str) -> list[tuple[int, int]]:
     sizes = []
     for match in re.finditer(r"data:image/[a-z]+;base64,([A-Za-z0-9+/=]+)", text):
@@ -87,7 +95,14 @@ def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
     for panel in panels:
         panel.close()
     # A run cancelled by close finishes its cancel request before the client closes.
-    wait_until(lambda: not any(p.running for p in panels), what="closed panels to stop")
+    wait_until(lambda: not any(p.running or p._pending for p in panels), what="closed panels to stop")
+
+
+def click(box: Any, description: str) -> None:
+    """Click the button labelled ``description`` somewhere under ``box``."""
+    buttons = [w for w in descendants(box) if isinstance(w, widgets.Button) and w.description == description]
+    assert len(buttons) == 1, [w.description for w in descendants(box) if isinstance(w, widgets.Button)]
+    buttons[0].click()
 
 
 def finished(panel: SeedreamPanel, run: Run) -> Result:
@@ -150,7 +165,7 @@ def test_each_control_maps_to_the_payload_and_to_what_the_backend_received(
     payload = {"prompt": "a lighthouse at dusk", **expected}
     assert panel.value is not None and panel.value.to_payload() == payload
     assert panel.value == SeedreamInput.from_payload(payload)
-    assert json.loads(re.sub(r"<[^>]+>", "", panel._preview.json.value).replace("&quot;", '"')) == {"input": payload}
+    assert json.loads(pre_text(panel._preview.json.value)) == {"input": payload}
     if changes.get("size", "2K") != "2K":  # (2K renders slowly in the demo; the mapping above is what matters)
         result = run(panel)
         assert demo_server.prediction(result.id)["input"] == payload
@@ -243,7 +258,8 @@ def test_upload_keeps_thumbnails_only_and_clears_the_uploader(make_panel: Callab
     big = png_bytes(1600, 900, (10, 120, 200))
     upload(panel, ("a.png", big), ("b.png", png_bytes()))
     assert len(panel.inputs) == 2 and panel.inputs[0] == to_image_uri(big)
-    assert panel.uploader.value == ()  # the originals left widget state at once
+    # The originals left widget state at once; the button counts the uploaded images in use ("Upload (2)").
+    assert [(f["name"], bytes(f["content"])) for f in panel.uploader.value] == [("a.png", b""), ("b.png", b"")]
     assert panel.value is not None and panel.value.image_input == panel.inputs
     sizes = data_uri_images(state_text(panel))
     assert sizes and max(max(s) for s in sizes) <= 192
@@ -254,6 +270,7 @@ def test_upload_keeps_thumbnails_only_and_clears_the_uploader(make_panel: Callab
     assert "2/10" in panel._inputs.title.value
     panel._inputs.box.children[0].children[1].click()  # remove a.png
     assert list(panel.inputs) == [to_image_uri(png_bytes())]
+    assert [f["name"] for f in panel.uploader.value] == ["b.png"]  # "Upload (1)"
 
 
 def test_refuses_large_and_non_image_uploads_with_a_message(make_panel: Callable[..., SeedreamPanel]) -> None:
@@ -264,7 +281,7 @@ def test_refuses_large_and_non_image_uploads_with_a_message(make_panel: Callable
     notice = panel._inputs.notice.value
     assert "huge.png (11.0 MB)" in notice and "10 MB" in notice and "resize" in notice
     assert "notes.txt" in notice and "not an image" in notice
-    assert panel.uploader.value == ()
+    assert [(f["name"], bytes(f["content"])) for f in panel.uploader.value] == [("ok.png", b"")]
 
 
 def test_at_most_ten_inputs_and_the_fifteen_image_rule_live(make_panel: Callable[..., SeedreamPanel]) -> None:
@@ -273,7 +290,7 @@ def test_at_most_ten_inputs_and_the_fifteen_image_rule_live(make_panel: Callable
     upload(panel, *[(f"{i}.png", png_bytes(color=(i * 20, 0, 0))) for i in range(3)])
     assert slider.max == 12 and slider.value == 12
     assert panel.value is not None and panel.value.max_images == 12
-    upload(panel, *[(f"more{i}.png", png_bytes(color=(0, i * 20, 0))) for i in range(9)])
+    upload(panel, *[(f"more{i}.png", png_bytes(color=(0, 10 + i * 20, 0))) for i in range(9)])
     assert len(panel.inputs) == MAX_INPUT_IMAGES and slider.max == 5
     assert "skipped more7.png, more8.png" in panel._inputs.notice.value
     assert panel.uploader.disabled and panel.add_url_button.disabled and panel.url_box.disabled
@@ -305,7 +322,8 @@ def test_add_from_url_or_path(make_panel: Callable[..., SeedreamPanel], tmp_path
 
 
 def test_generate_fills_gallery_disk_history_and_callbacks(make_panel: Callable[..., SeedreamPanel],
-                                                           demo_server: DemoServer, tmp_path: Path) -> None:
+                                                           demo_server: DemoServer, tmp_path: Path,
+                                                           client: Seedream) -> None:
     panel = make_panel(prompt="a red fox", size="1K", sequential_image_generation="auto", max_images=2)
     seen: list[Result] = []
     panel.on_result(seen.append)
@@ -322,8 +340,9 @@ def test_generate_fills_gallery_disk_history_and_callbacks(make_panel: Callable[
     assert result.folder.is_relative_to(tmp_path / "out")
     assert len(panel.gallery.children) == 2
     html = panel.gallery.children[0].children[0].outputs[0]["data"]["text/html"]
-    href = re.search(r'download="1\.[a-z]+"', html)
-    assert href and "open full size" in html
+    record = client.gallery.find(result.id)
+    assert record is not None and record.file_name(0).endswith("_a-red-fox_1" + result.paths[0].suffix)
+    assert f'download="{record.file_name(0)}"' in html and "open full size" in html  # a descriptive name
     link = re.search(r'<a href="([^"]+)" download', html)
     assert link and (Path.cwd() / link.group(1).replace("%20", " ")).resolve() == result.paths[0].resolve()
     assert all(max(size) <= GALLERY_PX for size in data_uri_images(state_text(panel)))
@@ -395,7 +414,7 @@ def test_use_as_input_sends_the_stored_file(make_panel: Callable[..., SeedreamPa
                                             demo_server: DemoServer) -> None:
     panel = make_panel(prompt="a cottage", size="1K")
     first = run(panel)
-    panel.gallery.children[0].children[1].click()  # "Use as input"
+    panel.gallery.children[0].children[1].children[1].click()  # "Use as input"
     assert panel.inputs == (to_image_uri(first.paths[0]),)
     assert len(panel._inputs.box.children) == 1
     assert first.paths[0].name in panel._inputs.box.children[0].children[0].value  # the thumbnail's label
@@ -414,8 +433,11 @@ def test_history_restores_settings_inputs_and_gallery(make_panel: Callable[..., 
     panel.controls["aspect_ratio"].value = "1:1"
     run(panel)
     assert [b.children[1].description for b in panel.history.children] == ["#2", "#1"]
-    panel.history.children[1].children[1].click()  # restore #1
+    panel.history.children[1].children[1].click()  # restore #1: it asks first, "second" is being written
+    assert panel.controls["prompt"].value == "second" and "Replace the prompt" in panel._ask.text.value
+    click(panel._ask.box, "Replace")
     assert panel.controls["prompt"].value == "first" and panel.controls["aspect_ratio"].value == "16:9"
+    assert "Restored Run #1" in panel.status.value and "succeeded" not in panel.status.value  # the line is reset
     assert panel.inputs == (to_image_uri(png_bytes()),)
     assert panel.value is not None and panel.value.to_payload() == {
         **first.prediction.input, "image_input": [to_image_uri(png_bytes())]}
@@ -423,6 +445,11 @@ def test_history_restores_settings_inputs_and_gallery(make_panel: Callable[..., 
     assert first.paths[0].name in panel.gallery.children[0].children[0].outputs[0]["data"]["text/html"]
     with pytest.raises(KeyError):
         panel.restore(9)
+    click(panel._ask.box, "Undo")  # one level: what was there before the restore
+    assert panel.controls["prompt"].value == "second" and panel.controls["aspect_ratio"].value == "1:1"
+    assert not panel.inputs and "undone" in panel.status.value
+    panel.history.children[0].children[1].click()  # the same prompt: nothing to ask
+    assert panel._ask.topic == "undo" and panel.controls["aspect_ratio"].value == "1:1"
 
 
 def test_token_never_in_widget_state(demo: DemoServer, tmp_path: Path,

@@ -1,4 +1,4 @@
-"""What the panel's views share: headings, and replacing or closing widgets with everything inside them."""
+"""What the panel's views share: headings, notices, and replacing or closing widgets with everything inside them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..display import FONT, esc
+from ..display import COLORS, FONT, esc
 
 
 def heading(text: str, margin: str = "8px 0 4px 0") -> str:
@@ -35,3 +35,9 @@ def replace_children(box: Any, cells: Sequence[Any]) -> None:
     box.children = tuple(cells)
     for widget in [widget for child in old for widget in descendants(child)]:
         widget.close()
+
+
+def notice_html(message: str) -> str:
+    """A remark about the input images: theme text marked by the warning colour's edge."""
+    return (f'<div class="seedream-notice" style="{FONT}color:{COLORS["text"]};border-left:3px solid '
+            f'{COLORS["warn_edge"]};padding:1px 8px;margin:2px 0">{esc(message)}</div>' if message else "")

@@ -1,27 +1,35 @@
-"""The results: the gallery of the latest (or a restored) run, and the history strip of the panel's runs.
+"""The results: the gallery of the latest (or a restored) run, an edit's inputs beside it, and the history strip
+of the runs in the output folder (from the gallery's index, newest first, this session's marked).
 
 Outputs are linked from the stored files, relative to the kernel's folder, inside `Output` widgets: their
-rendermime resolves relative links to the server's files (an HTML widget's would not). Widget state holds
-thumbnails only.
+rendermime resolves relative links to the server's files (an HTML widget's would not). Downloads save a
+descriptive name (`RunRecord.file_name`). Widget state holds thumbnails only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import ipywidgets as widgets
 
-from ..display import FONT, MUTED, esc, shorten, thumbnail_data_uri
+from ..display import COLORS, FONT, MUTED, details_html, esc, shorten, thumbnail_data_uri
+from ..frontend import Slide
+from ..gallery import RunRecord
 from ..result import Result
+from .base import PanelBase
 from .layout import heading, replace_children
 
 GALLERY_PX = 512
 """Largest side of a gallery thumbnail kept in widget state."""
 HISTORY_PX = 96
+SOURCE_PX = 128
+HISTORY_SIZE = 24
+"""How many of the newest stored runs the strip shows."""
 
 
 def _thumb(path: Path, max_px: int) -> str:
@@ -31,65 +39,144 @@ def _thumb(path: Path, max_px: int) -> str:
         return ""
 
 
+def local_time(stamp: str) -> str:
+    """``2026-12-01 23:05`` in the kernel's time zone, from an ISO time as stored (UTC)."""
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().isoformat(" ")[:16]
+    except ValueError:
+        return stamp.replace("T", " ")[:16]
+
+
+def href(path: Path) -> str:
+    """A link to a stored file, relative to the kernel's working folder (the notebook's, in Jupyter)."""
+    try:
+        return quote(Path(os.path.relpath(path, os.getcwd())).as_posix())
+    except ValueError:  # another drive on Windows
+        return quote(path.as_posix())
+
+
+def sources_html(result: Result) -> str:
+    """An edit's input images (the small copies kept with the run, and URLs) with an arrow to its outputs."""
+    shown = [f'<figure style="margin:0;display:inline-block;vertical-align:top"><img src="{_thumb(path, SOURCE_PX)}" '
+             f'alt="input {i}" style="max-width:{SOURCE_PX}px;max-height:{SOURCE_PX}px;border-radius:3px;display:'
+             f'block"/><figcaption style="{FONT}{MUTED}">input {i}</figcaption></figure>'
+             for i, path in enumerate(result.input_paths, 1)]
+    shown += [f'<a href="{esc(url)}" target="_blank" style="{FONT}color:{COLORS["link"]};max-width:{SOURCE_PX}px;'
+              f'overflow-wrap:anywhere">input: {esc(shorten(url, 48))}</a>' for url in result.input_urls]
+    if not shown:
+        return ""
+    return (f'<div class="seedream-sources" style="{FONT}color:{COLORS["text"]};display:flex;flex-wrap:wrap;gap:6px;'
+            f'align-items:center;margin-bottom:6px"><span style="{MUTED}">made from</span>{"".join(shown)}'
+            f'<span style="{MUTED}font-size:18px">&#8594;</span></div>')
+
+
 class GalleryView:
-    """``title`` and ``box``: a cell per image with its thumbnail, open full size, download and Use as input."""
+    """``title``, ``sources`` (an edit's inputs), ``box`` (a cell per image with its thumbnail, open full size,
+    download, View (large, in the panel's lightbox) and Use as input) and ``details`` (the run's record, folded)."""
 
-    def __init__(self, use_as_input: Callable[[Path], Any]) -> None:
-        self.title = widgets.HTML()
+    def __init__(self, use_as_input: Callable[[Path], Any], view: Callable[[int], Any]) -> None:
+        self.title, self.sources, self.details = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
-        self._use, self.full = use_as_input, False
+        self._use, self._view, self.full = use_as_input, view, False
+        self.result: Result | None = None
+        """The run shown (the static copy of the panel shows it too)."""
 
-    def show(self, number: int, result: Result) -> None:
+    def show(self, title: str, result: Result, names: Sequence[str]) -> None:
+        """Show ``result`` under ``title``; ``names`` are its images' descriptive file names."""
         total, sizes = len(result.paths), [f" · {w}×{h}" for w, h in result.sizes] + [""] * len(result.paths)
-        self.title.value = heading(f"Run #{number} · {shorten(result.prompt, 80)}")
-        replace_children(self.box, [self._cell(path, f"{i} of {total}{sizes[i - 1]}")
+        self.result = result
+        self.title.value = heading(f"{title} · {shorten(result.prompt, 80)}")
+        self.sources.value = sources_html(result)
+        self.details.value = details_html(result)
+        names = [*names, *(path.name for path in result.paths[len(names):])]
+        replace_children(self.box, [self._cell(i - 1, path, f"{i} of {total}{sizes[i - 1]}", names[i - 1])
                                     for i, path in enumerate(result.paths, 1)])
 
     def enable(self, room: bool) -> None:
         """Use as input works while another input image fits."""
         self.full = not room
         for cell in self.box.children:
-            cell.children[-1].disabled = self.full
+            cell.children[-1].children[-1].disabled = self.full
 
-    def _cell(self, path: Path, caption: str) -> Any:
+    def _cell(self, index: int, path: Path, caption: str, name: str) -> Any:
         button = widgets.Button(description="Use as input", icon="plus", disabled=self.full,
                                 tooltip="Append this image to the input images (edit it next)",
-                                layout=widgets.Layout(width="220px"))
+                                layout=widgets.Layout(width="140px"))
         button.on_click(lambda _: self._use(path))
-        try:  # relative to the kernel's working folder (the notebook's, in Jupyter)
-            href = esc(quote(Path(os.path.relpath(path, os.getcwd())).as_posix()))
-        except ValueError:  # another drive on Windows
-            href = esc(quote(path.as_posix()))
-        body = (f'<div class="seedream-image" style="{FONT}width:220px"><a href="{href}" target="_blank" '
-                f'title="Open full size: {esc(path)}"><img src="{_thumb(path, GALLERY_PX)}" alt="{esc(caption)}" '
-                f'style="width:220px;border-radius:4px;display:block"/></a><div style="{MUTED}margin-top:2px">'
-                f'{esc(caption)}</div><div><a href="{href}" target="_blank">open full size</a> · '
-                f'<a href="{href}" download="{esc(path.name)}">download</a></div></div>')
+        view = widgets.Button(description="View", icon="search-plus", layout=widgets.Layout(width="76px"),
+                              tooltip="See it large here: zoom, arrow keys to the other images and runs, details")
+        view.on_click(lambda _: self._view(index))
+        link = esc(href(path))
+        body = (f'<div class="seedream-image" style="{FONT}color:{COLORS["text"]};width:220px"><a href="{link}" '
+                f'target="_blank" title="Open full size: {esc(name)}"><img src="{_thumb(path, GALLERY_PX)}" '
+                f'alt="{esc(caption)}" style="width:220px;border-radius:4px;display:block"/></a>'
+                f'<div style="{MUTED}margin-top:2px">{esc(caption)}</div><div><a href="{link}" target="_blank" '
+                f'title="{esc(name)}" style="color:{COLORS["link"]}">open full size</a> · <a href="{link}" '
+                f'download="{esc(name)}" title="Save as {esc(name)}" style="color:{COLORS["link"]}">download</a>'
+                '</div></div>')
         out = widgets.Output(layout=widgets.Layout(width="224px"))
         out.outputs = ({"output_type": "display_data", "metadata": {},
                         "data": {"text/html": body, "text/plain": f"{caption}: {path}"}},)
-        cell = widgets.VBox([out, button], layout=widgets.Layout(width="226px", margin="0 10px 10px 0"))
+        cell = widgets.VBox([out, widgets.HBox([view, button])], layout=widgets.Layout(width="226px",
+                                                                                      margin="0 10px 10px 0"))
         cell.add_class("seedream-cell")
         return cell
 
 
 class HistoryView:
-    """``title`` and ``box``: an icon and a restore button per finished run, newest first (at most 50)."""
+    """``title`` and ``box``: an icon and a restore button per stored run, newest first; the runs of this
+    kernel session are outlined, this panel's numbered (``#3``), and earlier ones dated."""
 
-    def __init__(self, restore: Callable[[int], Any]) -> None:
+    def __init__(self, restore: Callable[[str], Any]) -> None:
         self.title = widgets.HTML()
         self.box = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
         self._restore = restore
+        self._shown: tuple[tuple[str, int | None, bool], ...] = ()
 
-    def show(self, runs: Sequence[tuple[int, Result]]) -> None:
-        self.title.value = heading("History (click to restore settings, input and output images)")
-        cells = []
-        for number, result in reversed(runs[-50:]):
-            icon = widgets.HTML(f'<img src="{_thumb(result.paths[0], HISTORY_PX) if result.paths else ""}" '
-                                f'title="{esc(result.prompt)}" alt="run {number}" style="width:72px;height:72px;'
-                                'object-fit:cover;border-radius:3px;display:block"/>')
-            button = widgets.Button(description=f"#{number}", icon="undo", tooltip=f"Restore run {number}: "
-                                    f"{result.prompt[:200]}", layout=widgets.Layout(width="72px", height="26px"))
-            button.on_click(lambda _, n=number: self._restore(n))
-            cells.append(widgets.VBox([icon, button], layout=widgets.Layout(width="76px", margin="0 6px 6px 0")))
-        replace_children(self.box, cells)
+    def show(self, records: Sequence[RunRecord], numbers: Mapping[str, int], session: Collection[str]) -> None:
+        """``records`` newest first; ``numbers`` the panel's own run numbers by prediction id; ``session`` the
+        ids of the runs made in this kernel session."""
+        key = tuple((record.id, numbers.get(record.id), record.id in session) for record in records)
+        if key == self._shown:
+            return
+        self._shown = key
+        self.title.value = heading("History (outlined: this session) · click to restore" if records else "History")
+        replace_children(self.box, [self._cell(record, numbers.get(record.id), record.id in session)
+                                    for record in records])
+
+    def _cell(self, record: RunRecord, number: int | None, recent: bool) -> Any:
+        when = local_time(record.created_at)
+        mine = f" · run #{number} of this panel" if number is not None else " · this session" * recent
+        outline = f"outline:2px solid {COLORS['link']};outline-offset:1px;" if recent else ""
+        image = _thumb(record.paths[0], HISTORY_PX) if record.paths else ""
+        icon = widgets.HTML(f'<img src="{image}" title="{esc(shorten(record.prompt, 200))} ({esc(when)}{mine})" '
+                            f'alt="{esc(shorten(record.prompt, 24))}" style="{FONT}{MUTED}width:72px;height:72px;'
+                            f'object-fit:cover;border-radius:3px;display:block;overflow:hidden;{outline}"/>')
+        today = datetime.now().isoformat()[:10] == when[:10]
+        label = f"#{number}" if number is not None else (when[11:16] if today else when[5:10]) or "run"
+        button = widgets.Button(description=label, layout=widgets.Layout(width="72px", height="26px"),
+                                tooltip=f"Restore {record.id} ({when}): {shorten(record.prompt, 200)}")
+        button.on_click(lambda _: self._restore(record.id))
+        cell = widgets.VBox([icon, button], layout=widgets.Layout(width="76px", margin="0 6px 6px 0"))
+        cell.add_class("seedream-history-cell")
+        if recent:
+            cell.add_class("seedream-session")
+        return cell
+
+
+class Viewing(PanelBase):
+    """The panel's part that shows images large (its `frontend.Lightbox`): the run in the gallery, then the other
+    runs of the history strip, a key press away."""
+
+    def view(self, index: int = 0) -> None:
+        """Open image ``index`` of the run in the gallery in the lightbox (like its View button)."""
+        shown = self._gallery.result
+        if shown is None:
+            return
+        gallery = self.client.gallery
+        records = [gallery.find(shown.id), *(r for r in gallery.history(HISTORY_SIZE) if r.id != shown.id)]
+        slides = [Slide.from_record(record, i, gallery) for record in records if record is not None
+                  for i in range(len(record.paths))]
+        if records[0] is None:  # not in the index (yet): the result itself
+            slides = [Slide.from_result(shown, i) for i in range(len(shown.paths))] + slides
+        self.lightbox.show(slides, min(index, len(slides) - 1))

@@ -60,7 +60,7 @@ def test_panel_generates_in_jupyterlab_and_the_saved_notebook_has_no_token(
         page.locator(".seedream-panel button", has_text="Upload").click()
     chooser.value.set_files(str(original))
     page.locator(".seedream-panel .seedream-input img").first.wait_for(timeout=30_000)
-    page.locator(".seedream-panel button", has_text="Upload (0)").wait_for(timeout=10_000)  # cleared again
+    page.locator(".seedream-panel button", has_text="Upload (1)").wait_for(timeout=10_000)  # counts what is in use
     page.locator(".seedream-panel .seedream-input-cell button", has_text="Remove").click()
     page.wait_for_function("() => !document.querySelector('.seedream-panel .seedream-input-cell')",
                            timeout=10_000)

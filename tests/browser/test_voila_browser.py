@@ -142,3 +142,61 @@ def test_the_voila_app_renders_the_panel_and_a_click_makes_images(app_page: AppP
         assert not problems, f"JavaScript errors on the page: {problems}"
     finally:
         context.close()
+
+
+NARROW = """() => {
+  const panel = document.querySelector('.seedream-panel'), width = window.innerWidth, bad = [];
+  const visible = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
+    getComputedStyle(el).visibility !== 'hidden'; };
+  const controls = panel.querySelectorAll(
+    'button, input:not([type=file]), select, textarea, .widget-slider .noUi-target');
+  for (const el of controls) {
+    if (!visible(el)) continue;
+    const r = el.getBoundingClientRect();
+    const small = el.type === 'checkbox' ? 10 : 24;
+    if (r.left < -1 || r.right > width + 1 || r.width < small) bad.push([el.tagName, el.textContent.trim() || el.value,
+                                                                      Math.round(r.left), Math.round(r.right)]);
+  }
+  const cut = [...panel.querySelectorAll('.seedream-field-note, .seedream-field-problem, .seedream-notice')]
+    .filter(visible).filter(n => n.scrollWidth > n.clientWidth + 1).map(n => n.textContent);
+  const slider = panel.querySelector('.widget-slider .noUi-target, .widget-slider .slider-container');
+  return {bad, cut, pageWidth: document.documentElement.scrollWidth, width,
+          panelRight: panel.getBoundingClientRect().right, slider: slider ? slider.getBoundingClientRect().width : -1};
+}"""
+
+
+def test_the_panel_reflows_down_to_420_px_with_every_control_usable(voila: Voila, chromium: Any) -> None:
+    context = chromium.new_context(viewport={"width": 420, "height": 1800})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    try:
+        page.goto(voila.url, timeout=PAGE_TIMEOUT_MS)
+        panel = page.locator(".seedream-panel")
+        panel.wait_for(state="visible", timeout=PAGE_TIMEOUT_MS)
+        page.wait_for_function(
+            "() => { const b = [...document.querySelectorAll('.seedream-panel button')]"
+            ".find(b => b.textContent.trim() === 'Generate'); return b && !b.disabled; }", timeout=30_000)
+        panel.locator(".widget-toggle-button", has_text="custom").click()  # the 4th size button is reachable
+        panel.locator(".seedream-field-note", has_text="ignored when size is custom").wait_for(timeout=10_000)
+        panel.get_by_text("Request preview").first.click()
+        panel.locator(".seedream-snippet pre").first.wait_for(timeout=10_000)
+        layout = page.evaluate(NARROW)
+        assert layout["bad"] == [], layout
+        assert layout["cut"] == [], layout
+        assert layout["pageWidth"] <= 421 and layout["panelRight"] <= 421, layout
+        assert layout["slider"] >= 100, layout  # the max images slider keeps a usable track
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        panel.locator(".widget-toggle-button", has_text="1K").click()
+        panel.locator("button", has_text="Generate").first.click()
+        panel.locator(".seedream-status", has_text="succeeded").wait_for(timeout=60_000)
+        page.wait_for_function("() => [...document.querySelectorAll('.seedream-panel .seedream-image img')]"
+                               ".filter(i => i.complete && i.naturalWidth > 0).length >= 1", timeout=30_000)
+        layout = page.evaluate(NARROW)
+        assert layout["bad"] == [] and layout["pageWidth"] <= 421, layout
+        path = ARTIFACTS / "panel-420.png"
+        page.screenshot(path=str(path), full_page=True)
+        shots = os.environ.get("SHOTS_DIR")
+        if shots:
+            shutil.copy(path, Path(shots) / "panel-420.png")
+    finally:
+        context.close()
