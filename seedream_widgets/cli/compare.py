@@ -71,7 +71,7 @@ examples:
 
 def _request(args: argparse.Namespace) -> tuple[str | list[str], dict[str, Any], list[str]]:
     """The prompt (a list for several), the fields and axes for `start_compare`, and notes in option words."""
-    from ..client import template_placeholders
+    from ..grid import template_placeholders
 
     schema: ModelSchema = args.schema
     prompt: str | list[str] = args.prompts[0] if len(args.prompts) == 1 else list(args.prompts)

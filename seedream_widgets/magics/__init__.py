@@ -433,7 +433,7 @@ class SeedreamMagics(Magics):
         return sources, labels
 
     def _plan(self, args: Any, schema: ModelSchema, cell: str, rich: bool) -> _Plan:
-        from ..client import template_placeholders
+        from ..grid import template_placeholders
 
         prompt = self._prompt(cell, args.format)
         surface = _Surface(rich, schema=schema)
