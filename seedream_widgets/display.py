@@ -172,8 +172,12 @@ def note_html(text: str) -> str:
 
 
 def _figure(path: Path, caption: str, *, max_px: int = 256) -> str:
+    try:
+        image = thumbnail_data_uri(path, max_px)  # cached per file: a redraw does not decode it again
+    except OSError:  # gone (moved or deleted since): the caption still says what it was
+        image = ""
     return (f'<figure style="margin:0;display:inline-block;vertical-align:top">'
-            f'<img src="{thumbnail_data_uri(path)}" alt="{esc(caption)}" title="{esc(path)}" '
+            f'<img src="{image}" alt="{esc(caption)}" title="{esc(path)}" '
             f'style="max-width:{max_px}px;max-height:{max_px}px;border-radius:4px;display:block"/>'
             f'<figcaption style="{FONT}{MUTED}">{esc(caption)}</figcaption></figure>')
 
@@ -278,7 +282,7 @@ def result_html(result: Result, *, max_px: int = 256) -> str:
     count = len(result.paths)
     figures = "".join(
         _figure(path, f"{i} of {count}" if count > 1 else "", max_px=max_px) for i, path in enumerate(result.paths, 1))
-    sources = _sources_html(result, max_px=max_px // 2)
+    sources = sources_html(result, max_px=max_px // 2)
     body = (f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start">{sources}'
             f'<div style="display:flex;flex-wrap:wrap;gap:8px">{figures}</div></div>')
     return (f'<div class="seedream-result" style="{FONT}color:{COLORS["text"]}">'
@@ -287,15 +291,18 @@ def result_html(result: Result, *, max_px: int = 256) -> str:
             f'<div style="{MUTED}margin-top:4px">{esc(result.caption())}</div>{details_html(result)}</div>')
 
 
-def _sources_html(result: Result, *, max_px: int) -> str:
-    """An edit's input images (kept small in the run's folder) with an arrow to its outputs; "" for none."""
+def sources_html(result: Result, *, max_px: int, label: str = "") -> str:
+    """An edit's input images (kept small in the run's folder, and URLs) with an arrow to its outputs; "" for none.
+
+    ``label`` goes before them (the panel says "made from")."""
     inputs = [_figure(path, f"input {i}", max_px=max_px) for i, path in enumerate(result.input_paths, 1)]
     inputs += [f'<a href="{esc(url)}" target="_blank" style="{MUTED}max-width:{max_px}px;overflow-wrap:anywhere">'
                f'input: {esc(shorten(url, 48))}</a>' for url in result.input_urls]
     if not inputs:
         return ""
-    return (f'<div class="seedream-inputs" style="display:flex;gap:6px;align-items:center;padding-right:8px;'
-            f'border-right:1px solid {COLORS["border"]}">{"".join(inputs)}'
+    lead = f'<span style="{MUTED}">{esc(label)}</span>' if label else ""
+    return (f'<div class="seedream-inputs" style="display:flex;flex-wrap:wrap;gap:6px;align-items:center;'
+            f'padding-right:8px;border-right:1px solid {COLORS["border"]}">{lead}{"".join(inputs)}'
             f'<span style="{MUTED}font-size:18px">&#8594;</span></div>')
 
 

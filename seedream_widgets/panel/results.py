@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import ipywidgets as widgets
 
-from ..display import COLORS, FONT, MUTED, details_html, esc, shorten, thumbnail_data_uri
+from ..display import COLORS, FONT, MUTED, details_html, esc, shorten, sources_html, thumbnail_data_uri
 from ..frontend import Slide
 from ..gallery import RunRecord
 from ..result import Result
@@ -55,21 +55,6 @@ def href(path: Path) -> str:
         return quote(path.as_posix())
 
 
-def sources_html(result: Result) -> str:
-    """An edit's input images (the small copies kept with the run, and URLs) with an arrow to its outputs."""
-    shown = [f'<figure style="margin:0;display:inline-block;vertical-align:top"><img src="{_thumb(path, SOURCE_PX)}" '
-             f'alt="input {i}" style="max-width:{SOURCE_PX}px;max-height:{SOURCE_PX}px;border-radius:3px;display:'
-             f'block"/><figcaption style="{FONT}{MUTED}">input {i}</figcaption></figure>'
-             for i, path in enumerate(result.input_paths, 1)]
-    shown += [f'<a href="{esc(url)}" target="_blank" style="{FONT}color:{COLORS["link"]};max-width:{SOURCE_PX}px;'
-              f'overflow-wrap:anywhere">input: {esc(shorten(url, 48))}</a>' for url in result.input_urls]
-    if not shown:
-        return ""
-    return (f'<div class="seedream-sources" style="{FONT}color:{COLORS["text"]};display:flex;flex-wrap:wrap;gap:6px;'
-            f'align-items:center;margin-bottom:6px"><span style="{MUTED}">made from</span>{"".join(shown)}'
-            f'<span style="{MUTED}font-size:18px">&#8594;</span></div>')
-
-
 class GalleryView:
     """``title``, ``sources`` (an edit's inputs), ``box`` (a cell per image with its thumbnail, open full size,
     download, View (large, in the panel's lightbox) and Use as input) and ``details`` (the run's record, folded)."""
@@ -86,7 +71,7 @@ class GalleryView:
         total, sizes = len(result.paths), [f" · {w}×{h}" for w, h in result.sizes] + [""] * len(result.paths)
         self.result = result
         self.title.value = heading(f"{title} · {shorten(result.prompt, 80)}")
-        self.sources.value = sources_html(result)
+        self.sources.value = sources_html(result, max_px=SOURCE_PX, label="made from")
         self.details.value = details_html(result)
         names = [*names, *(path.name for path in result.paths[len(names):])]
         replace_children(self.box, [self._cell(i - 1, path, f"{i} of {total}{sizes[i - 1]}", names[i - 1])
