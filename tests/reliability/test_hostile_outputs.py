@@ -282,7 +282,8 @@ def test_panel_widget_state_escapes_hostile_text(name: str, fault: str | None, e
 # -- the proof in a browser: nothing runs --------------------------------------------------------------
 
 
-@pytest.mark.browser
+# Not marked `browser`: it must run after the renderings above, in the same process (scripts/test keeps a
+# module's tests together, in order, with --dist loadfile); its Chromium is its own and closed at the end.
 def test_no_rendering_runs_anything_in_a_real_browser(tmp_path: Path, figures: Figures) -> None:
     """Load every HTML collected above into Chromium as a page: no payload may run, no dialog may open."""
     if os.environ.get("SEEDREAM_SKIP_BROWSER") == "1":  # pragma: no cover - the browser tests' own switch
@@ -298,8 +299,9 @@ def test_no_rendering_runs_anything_in_a_real_browser(tmp_path: Path, figures: F
 
     def look() -> tuple[Any, Any, Any, str]:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                                 args=["--no-sandbox", "--disable-gpu"])
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
             try:
                 page = browser.new_page()
                 # The control: the same payload unescaped does run in this browser, so the check below can fail.
