@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -460,7 +460,7 @@ class AsyncSeedream:
         data = await self._request("GET", "predictions")
         return [self._prediction(raw) for raw in data.get("results") or []]
 
-    async def stream_events(self, url: str, *, with_token: bool) -> AsyncIterator[protocol.ServerSentEvent]:
+    async def stream_events(self, url: str, *, with_token: bool) -> AsyncGenerator[protocol.ServerSentEvent, None]:
         """The server-sent events of a prediction's stream URL, as they come.
 
         The token is sent only to the API's own origin (``with_token``). Raises `APIError` for an

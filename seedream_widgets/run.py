@@ -799,23 +799,26 @@ class Run(Handle[RunState, Result]):
         outputs = list(prediction.output)
         initial, streamed = prediction.logs, ""
         try:
-            async for event in client.stream_events(url, with_token=with_token):
-                if event.event == "output":
-                    if event.data and event.data not in outputs:
-                        outputs.append(event.data)
-                        current = replace(current, status="processing", output=tuple(outputs))
-                        seen(current, "output")
-                elif event.event == "logs":
-                    streamed += f"{event.data}\n"
-                    if initial.startswith(streamed):
-                        continue  # the stream replays lines the create's answer already had
-                    logs = streamed if streamed.startswith(initial) else initial + streamed
-                    current = replace(current, status="processing", logs=scrub(logs, client.settings.token))
-                    seen(current, "logs")
-                elif event.event == "done":
-                    break
-            else:
-                return None  # the stream ended without "done": poll for the rest
+            # aclosing: leaving the loop early (on "done", or an error) closes the stream's connection now, not
+            # whenever the abandoned generator is collected (a socket left open until then).
+            async with contextlib.aclosing(client.stream_events(url, with_token=with_token)) as events:
+                async for event in events:
+                    if event.event == "output":
+                        if event.data and event.data not in outputs:
+                            outputs.append(event.data)
+                            current = replace(current, status="processing", output=tuple(outputs))
+                            seen(current, "output")
+                    elif event.event == "logs":
+                        streamed += f"{event.data}\n"
+                        if initial.startswith(streamed):
+                            continue  # the stream replays lines the create's answer already had
+                        logs = streamed if streamed.startswith(initial) else initial + streamed
+                        current = replace(current, status="processing", logs=scrub(logs, client.settings.token))
+                        seen(current, "logs")
+                    elif event.event == "done":
+                        break
+                else:
+                    return None  # the stream ended without "done": poll for the rest
         except (SeedreamError, ValueError) as exc:
             log.debug("following %s's event stream failed (%r); polling instead", prediction.id, exc)
             return None

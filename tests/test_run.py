@@ -505,3 +505,31 @@ def test_a_deadline_the_service_enforced_leaves_nothing_in_flight(client: Seedre
         run.wait(timeout=30)
     assert demo.prediction(run.id)["status"] == "canceled"
     assert client.in_flight() == []
+
+
+@pytest.mark.parametrize("end", ["succeeded", "canceled from elsewhere", "canceled here"])
+def test_following_a_run_leaves_no_connection_open(demo: DemoServer, tmp_path: Path, end: str) -> None:
+    """Every connection a run opened (create, event stream, downloads) is closed by the time it ends: none is
+    left for the garbage collector to find (a ResourceWarning, which would surface in some later test)."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with Seedream(token="leak-check-token-01", base_url=demo.base_url, output_dir=tmp_path) as client:
+            for _ in range(3):
+                if end == "succeeded":
+                    assert isinstance(client.start("a fox", size="1K").wait(30), Result)
+                    continue
+                run = client.start("[demo:slow=1.5] a fox", size="1K")
+                until(lambda run=run: run.state.phase == "processing")
+                if end == "canceled from elsewhere":
+                    demo.cancel_from_elsewhere(run.id)
+                else:
+                    run.cancel()
+                with pytest.raises(PredictionCanceled):
+                    run.wait(30)
+            time.sleep(0.3)  # anything scheduled to close a connection has run
+            gc.collect()
+            leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+    assert leaked == [], leaked
