@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from .errors import SeedreamError
+from .handle import Handle
 from .result import Result
-from .run import Handle, Run, RunState
+from .run import Run, RunState
 
 __all__ = ["Batch", "BatchState", "Outcome"]
 
