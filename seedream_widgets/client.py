@@ -135,6 +135,8 @@ class AsyncSeedream:
         self._throttled_until = 0.0
         self._rng = random.Random()
         self._pacer = protocol.RatePacer()
+        self._background: set[asyncio.Future[Any]] = set()
+        """Work of this client that no run waits for (schema refreshes): `aclose` lets it end first."""
         self.upload_threshold = upload_threshold
         """Inline input images larger than this many bytes go through the Files API (None: never)."""
         self._uploads: dict[str, str] = {}
@@ -207,6 +209,8 @@ class AsyncSeedream:
             return
         task = asyncio.ensure_future(self.catalog.fetch(model, self._get_json))
         task.add_done_callback(_quiet)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # -- life cycle -------------------------------------------------------------
 
@@ -230,6 +234,12 @@ class AsyncSeedream:
         An `AsyncSeedream` used under ``asyncio.run`` should be closed before that loop ends
         (``async with client:``); `Seedream` needs none of this, its loop never ends.
         """
+        if self._background:
+            # A schema refresh still under way finishes first (briefly): closing the pool under a request that
+            # is still connecting would leave its new connection open, owned by nobody.
+            await asyncio.wait(list(self._background), timeout=2.0)
+            for task in list(self._background):
+                task.cancel()
         if self._http is not None:
             await self._http.aclose()
             self._http = None

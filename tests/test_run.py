@@ -533,3 +533,4 @@ def test_following_a_run_leaves_no_connection_open(demo: DemoServer, tmp_path: P
             gc.collect()
             leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaked == [], leaked
+
