@@ -33,7 +33,7 @@ PANEL_CELLS = [
     f"panel = SeedreamPanel(prompt={PROMPT!r}, size='2K', aspect_ratio='1:1',\n"
     f"                      sequential_image_generation='auto', max_images={IMAGES})\n"
     "panel",
-    "result = panel.generate().result(timeout=300)\n"
+    "result = panel.generate().wait(timeout=300)\n"
     "print(len(result.paths), 'images in', result.folder)",
     # Let the last widget updates (sent from the engine thread) reach nbclient before it saves.
     "import time\ntime.sleep(1.0)\nassert panel.result is not None and not panel.running",

@@ -27,9 +27,9 @@ from seedream_widgets import SeedreamPanel
 panels = [SeedreamPanel(prompt=f"a harbour at night, view {{i}} (benchmark)", size="4K", aspect_ratio="1:1",
                         sequential_image_generation="auto", max_images={PER_PANEL}) for i in range({PANELS})]
 """
-START = "futures = [panel.generate() for panel in panels]"
-WAIT = "images = sum(len(f.result(timeout=300).paths) for f in futures)"
-DONE = "sum(f.done() for f in futures)"
+START = "runs = [panel.generate() for panel in panels]"
+WAIT = "images = sum(len(f.wait(timeout=300).paths) for f in runs)"
+DONE = "sum(f.done() for f in runs)"
 
 
 def _execute(kc: Any, code: str, *, timeout: float = 60, user_expressions: dict[str, str] | None = None
