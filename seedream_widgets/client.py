@@ -19,7 +19,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -74,6 +74,21 @@ _SUFFIXES = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "
 
 class _AmbiguousCreate(Exception):
     """A create request went out but no usable answer came back: a prediction may exist."""
+
+
+STREAM_END_WAIT = 0.05
+"""Seconds a stream's end is awaited after its ``done`` event (the service ends it right after)."""
+
+
+async def _read_to_end(lines: AsyncIterator[str]) -> None:
+    """Read what follows ``done`` (the stream's end) so its connection goes back to the pool: a response closed
+    before its end takes its connection with it, and the next request pays for a new one."""
+    async def drain() -> None:
+        async for _ in lines:
+            pass
+
+    with contextlib.suppress(asyncio.TimeoutError, httpx.HTTPError):
+        await asyncio.wait_for(drain(), STREAM_END_WAIT)
 
 
 class AsyncSeedream:
@@ -486,8 +501,11 @@ class AsyncSeedream:
                 if response.status_code >= 400:
                     await response.aread()
                     raise self._error(response, None)
-                async for line in response.aiter_lines():
+                lines = response.aiter_lines()
+                async for line in lines:
                     for event in decoder.feed(line):
+                        if event.event == "done":
+                            await _read_to_end(lines)
                         yield event
         except httpx.TransportError as exc:
             raise NetworkError(f"the event stream of {url} broke ({type(exc).__name__})") from None

@@ -534,3 +534,20 @@ def test_following_a_run_leaves_no_connection_open(demo: DemoServer, tmp_path: P
             leaked = [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
     assert leaked == [], leaked
 
+
+
+def test_runs_followed_by_their_event_stream_keep_one_connection(tmp_path: Path) -> None:
+    """A stream read to its end after ``done`` gives its connection back: runs that outlast the create's hold
+    (followed by their event stream) one after another reuse one connection instead of a new one per run."""
+    with DemoServer(base_seconds=1.3, per_image_seconds=0) as server, \
+            Seedream(token=TOKEN, base_url=server.base_url, output_dir=tmp_path) as client:
+        client.start("a warm-up fox", size="1K").wait(30)  # the schema, the pool: what any first run pays for
+        server.reset_stats()
+        for i in range(3):
+            run = client.start(f"a fox {i}", size="1K")
+            seen = until(lambda run=run: run.state.phase == "processing" and run.id)
+            assert seen, run.state
+            run.wait(30)
+        stats = server.stats
+    assert stats.requests.get("stream") == 3, stats.requests  # each outlasted its 1 s hold and was streamed
+    assert stats.connections <= 1, f"{stats.connections} new connections for 3 streamed runs"

@@ -71,8 +71,8 @@ class Request:
 
 @dataclass
 class Response:
-    """One answer. A ``stream`` is sent chunk by chunk: with ``length`` as Content-Length, or,
-    without one, until the connection closes."""
+    """One answer. A ``stream`` is sent as it comes: with ``length`` as Content-Length, or, without
+    one, in HTTP/1.1 chunks (to an HTTP/1.0 client: until the connection closes)."""
 
     status: int
     body: bytes = b""

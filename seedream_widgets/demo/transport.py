@@ -168,8 +168,13 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             f"Date: {formatdate(usegmt=True)}",
             f"Content-Type: {response.content_type}",
         ]
-        if length is None:
-            self.close_connection = True  # a stream of unknown length ends when the connection does
+        # A stream of unknown length (the event stream) is sent in chunks to an HTTP/1.1 client, as real servers do,
+        # so its connection can be reused once the stream ends; an HTTP/1.0 client reads it to the connection's end.
+        chunked = length is None and self.request_version == "HTTP/1.1"
+        if chunked:
+            lines.append("Transfer-Encoding: chunked")
+        elif length is None:
+            self.close_connection = True
         else:
             lines.append(f"Content-Length: {length}")
         lines += [f"{name}: {value}" for name, value in response.headers]
@@ -181,4 +186,9 @@ class DemoRequestHandler(BaseHTTPRequestHandler):
             return
         self.wfile.write(head)
         for chunk in response.stream:
-            self.wfile.write(chunk)
+            if chunked and chunk:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            elif not chunked:
+                self.wfile.write(chunk)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
