@@ -157,7 +157,8 @@ def _report(ctx: Context, seconds: float, params: dict[str, Any],
     official_req = sum(requests["official"]) / len(requests["official"])
     ctx.add(Figure(
         NAME, "requests_per_prediction", "HTTP requests per finished 1-image prediction (ours, at the backend)",
-        ours_req, "requests", "<= 3 + images = 4 (create, event stream, final read, file)", [Check("value", "<=", 4)],
+        ours_req, "requests", "<= 3 + images = 4 (create, event stream, file; a final read if the stream left "
+        "something out)", [Check("value", "<=", 4)],
         "official client", official_req, ours_req / official_req if official_req else None, params,
         [float(x) for x in requests["ours"]]))
     ctx.add(Figure(

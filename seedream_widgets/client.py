@@ -76,6 +76,8 @@ class _AmbiguousCreate(Exception):
     """A create request went out but no usable answer came back: a prediction may exist."""
 
 
+KEEPALIVE_SECONDS = 30.0
+"""How long an idle connection is kept for the next request."""
 STREAM_END_WAIT = 0.05
 """Seconds a stream's end is awaited after its ``done`` event (the service ends it right after)."""
 
@@ -142,7 +144,11 @@ class AsyncSeedream:
         self.max_output_bytes = max_output_bytes
         self.use_stream = stream
         """Follow a prediction's server-sent events when it offers them (else poll)."""
-        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        # Idle connections are kept 30 s, not httpx's 5: a notebook makes a run every few seconds to minutes, and a
+        # run that is followed needs two at once (its event stream and a download), so with 5 s the second one
+        # was usually gone by the next run. A connection the server closed meanwhile is dropped, not reused.
+        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections,
+                                    keepalive_expiry=KEEPALIVE_SECONDS)
         self._transport = transport
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None

@@ -400,7 +400,35 @@ def test_a_stream_on_another_host_is_followed_without_the_token(tmp_path: Path) 
     assert received(result, image)
     (followed,) = service.sent("GET", stream)
     assert "Authorization" not in followed.headers and followed.headers["Accept"] == "text/event-stream"
-    assert len(service.sent("GET", f"{BASE}/predictions/p3")) == 1, "one read after done, no polling"
+    assert service.sent("GET", f"{BASE}/predictions/p3") == [], "the stream said it all: no read, no polling"
+    assert result.prediction.status == "succeeded" and result.prediction.completed_at is not None
+
+
+@pytest.mark.parametrize("events", [
+    "event: logs\nid: 1\ndata: Generating 1 image\n\nevent: done\nid: 2\ndata: {{}}\n\n",
+    "event: output\nid: 1\ndata: {files}/{pid}/0.png\n\nevent: done\nid: 2\ndata: {{\"reason\": \"error\"}}\n\n",
+], ids=["no output streamed", "done with a reason"])
+def test_a_stream_that_does_not_say_everything_is_followed_by_one_read(tmp_path: Path, events: str) -> None:
+    image = png_bytes()
+    pid = "p3-failed" if "reason" in events else "p3-quiet"  # ids are claimed process-wide: one per case
+    service = FakeService()
+    stream = f"https://stream.example.test/v1/files/{pid}"
+    service.on("POST", CREATE, lambda r: httpx.Response(201, json=prediction(
+        pid, "processing", PAYLOAD, urls={"get": f"{BASE}/predictions/{pid}", "stream": stream})))
+    service.on("GET", stream, lambda r: httpx.Response(200, content=events.format(files=FILES, pid=pid).encode(),
+                                                        headers={"Content-Type": "text/event-stream"}))
+    final = "failed" if "reason" in events else "succeeded"
+    service.on("GET", f"{BASE}/predictions/{pid}", lambda r: httpx.Response(200, json=prediction(
+        pid, final, PAYLOAD, output=[f"{FILES}/{pid}/0.png"] if final == "succeeded" else None,
+        error="it broke" if final == "failed" else None)))
+    service.on("GET", f"{FILES}/{pid}/0.png", lambda r: httpx.Response(200, content=image))
+
+    if final == "failed":
+        with pytest.raises(PredictionFailed, match="it broke"):
+            run_client(service, tmp_path, lambda c: c.generate("a fox", size="1K"))
+    else:
+        assert received(run_client(service, tmp_path, lambda c: c.generate("a fox", size="1K")), image)
+    assert len(service.sent("GET", f"{BASE}/predictions/{pid}")) == 1, "one read after done, no polling"
 
 
 def test_a_same_origin_stream_is_sent_the_token(tmp_path: Path) -> None:

@@ -151,6 +151,8 @@ def leftovers(root: Path) -> list[str]:
     found = []
     for path in root.rglob("*"):
         rel = path.relative_to(root).as_posix()
+        if rel.split("/", 1)[0] == ".index":
+            continue  # the gallery's index is a cache of what is stored (a polling run reads past durations)
         if path.is_dir():
             if path.name.startswith(".partial-"):
                 found.append(rel + "/")

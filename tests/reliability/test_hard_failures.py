@@ -216,7 +216,7 @@ def test_a_token_revoked_mid_run_keeps_the_run_resumable(server: DemoServer, tmp
                                                          figures: Figures) -> None:
     """401 on a poll: the prediction still runs on the service, so the journal keeps it for resume()."""
     server.inject("401", route="get", times=50)
-    with client_for(server, tmp_path, wait=1, max_retries=1) as client:
+    with client_for(server, tmp_path, wait=1, max_retries=1, stream=False) as client:  # polls: reads it
         with pytest.raises(AuthenticationError, match="401"):
             client.generate("[demo:slow=1.2] a fox", size="1K")
         (entry,) = client.in_flight()
