@@ -227,7 +227,9 @@ def poll_pause(elapsed: float, expected: float, *, step: float = 0.5, after: flo
 class RatePacer:
     """When the next create may go: a token bucket that starts at the documented limit and learns the real one.
 
-    - It starts at Replicate's documented 600 creates a minute: 10 a second, a second's worth at once.
+    - It starts at Replicate's documented 600 creates a minute, 10 a second, and lets 16 go at once
+      (Replicate allows "short bursts above the default rate limits"; 16 is the connection pool, so a
+      batch's first wave is not spread over the first second, which would delay every later wave).
     - A batch's first create is a probe: until its answer comes, no other create goes (so a batch
       never opens with a burst the service refuses); it is sent without a ``Prefer: wait`` hold, so
       the answer, and the rate-limit headers on it, come at once. Single runs never probe (two
@@ -249,14 +251,14 @@ class RatePacer:
 
     rate: float = 10.0
     """Creates per second: Replicate documents 600 a minute."""
-    burst: float = 10.0
-    """Creates that may go at once (a per-minute limit lets a second's worth through together)."""
+    burst: float = 16.0
+    """Creates that may go at once before a limit is known (a batch's first wave)."""
     floor: float = 0.05
     """Never slower than one create every 20 s (a throttled account still makes progress)."""
     safety: float = 0.98
     """Paced at this share of a stated limit (requests reach the service with some jitter); each 429 under
     a stated limit lowers it by 2 %, down to 80 %."""
-    tokens: float = 10.0
+    tokens: float = 16.0
     at: float = 0.0
     blocked_until: float = 0.0
     last_cut: float = -1e9
