@@ -420,8 +420,14 @@ class Run(Handle[RunState, Result]):
             if not downloads:
                 raise PredictionFailed(f"prediction {current.id} succeeded but returned no images", current)
             results = await asyncio.gather(*(downloads[i] for i in sorted(downloads)))
-            # Provenance goes into each file before the run is published (off a thread: a 4K PNG is megabytes).
-            marks = await asyncio.to_thread(_finish_files, client, current, results, self._state.input, staging)
+            # Provenance goes into each file before the run is published: off the loop when there are megabytes
+            # to rewrite (a 4K PNG) or input images to shrink, on it for a small single image (about 1 ms, less
+            # than the two thread hops).
+            inp = self._state.input
+            if len(results) == 1 and results[0].bytes <= INLINE_FINISH_BYTES and not (inp and inp.image_input):
+                marks = _finish_files(client, current, results, self._state.input, staging)
+            else:
+                marks = await asyncio.to_thread(_finish_files, client, current, results, self._state.input, staging)
             elapsed = time.monotonic() - started
             cost = _cost(client, self._state.input, current, len(results))
             # An OSError here (no space for the sidecar, a folder that vanished) is handled below like one while
@@ -657,6 +663,9 @@ def _finish_files(client: AsyncSeedream, prediction: Prediction, images: list[Sa
     _keep_inputs(inp, staging)
     return marks
 
+
+INLINE_FINISH_BYTES = 1_000_000
+"""A single output up to this size gets its provenance on the loop thread (else on a worker thread)."""
 
 INPUTS_FOLDER = "inputs"
 """Where a run keeps small copies of its local input images (an edit is shown beside its source)."""
