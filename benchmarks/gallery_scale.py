@@ -83,12 +83,8 @@ def run(ctx: Context) -> None:
     else:
         ctx.add(Figure(NAME, "history20_cold_ms", "history(20), cold", None, "ms", status="SKIP",
                        note="dropping the page cache needs root and /proc/sys/vm/drop_caches"))
-    try:
-        from seedream_widgets import SeedreamGallery  # the widget (issue 17)
-    except ImportError:
-        ctx.add(Figure(NAME, "gallery_first_page_s", "SeedreamGallery first page", None, "s", status="SKIP",
-                       note="the gallery widget is not in this build"))
-        return
+    from seedream_widgets import SeedreamGallery
+
     first = _timed(lambda: SeedreamGallery(output_dir=root).close(), 3)
     ctx.add(Figure(NAME, "gallery_first_page_s", f"SeedreamGallery(output_dir) with its first page, {count:,} runs",
                    median(first), "s", "< 1 s", [Check("value", "<", 1.0)], "", None, None, params, rounded(first)))

@@ -29,6 +29,7 @@ class StatusView:
 
     def __init__(self, ready: str) -> None:
         self.html = widgets.HTML(status_box(f'<span style="{MUTED}">{esc(ready)}</span>'))
+        self.html.add_class("seedream-live")  # (what browser tests look for)
         self.clock = widgets.Play(interval=500, max=10**9, repeat=True, layout=widgets.Layout(display="none"))
         self._lock = threading.Lock()  # the notifier, a click and a clock tick all draw the line
         self.job: Job | None = None

@@ -310,3 +310,33 @@ def test_view_shows_a_run_large_and_the_arrow_keys_reach_the_history(panel_page:
     assert not report["failed"], report["failed"]
     lightbox.scroll_into_view_if_needed()
     shot(lab_page, panel, "panel-lightbox.png")
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_running_panel_shows_processing_its_id_and_log_line_within_1_5_s(
+        panel_page: Any, lab_page: LabPage, theme: str) -> None:
+    """Issue 14's live progress, seen in the browser: on a backend that takes 6 s, "processing", the prediction
+    id and the model's log line are on screen 1.5 s after Generate; the log tail repeats no line."""
+    import re
+    import time
+
+    page, panel = lab_page.page, panel_page
+    set_theme(page, theme)
+    panel.locator("textarea").first.fill("[demo:slow=6] a lighthouse at dusk, oil painting")
+    panel.locator("textarea").first.press("Tab")  # the value reaches the kernel (ipywidgets syncs on change)
+    page.wait_for_timeout(300)
+    clicked = time.monotonic()
+    panel.locator("button", has_text="Generate").first.click()
+    live = panel.locator(".seedream-live")
+    live.get_by_text("processing").first.wait_for(timeout=5_000)
+    page.wait_for_function("(el) => /[0-9a-z]{26}/.test(el.textContent) && el.textContent.includes('Generating')",
+                           arg=live.element_handle(), timeout=5_000)
+    seen = time.monotonic() - clicked
+    text = live.inner_text()
+    shot(lab_page, panel, f"panel-midrun-{theme}.png")
+    assert seen <= 1.5 + 0.5, f"processing, id and log line after {seen:.2f} s (1.5 s, plus the browser's round trip)"
+    assert re.search(r"\b[0-9a-z]{26}\b", text), text
+    lines = [line for line in text.splitlines() if line.startswith(("Using seed", "Generating"))]
+    assert len(lines) == len(set(lines)), f"a log line shown twice: {text}"
+    panel.locator("button", has_text="Cancel").first.click()
+    panel.get_by_text("canceled").first.wait_for(timeout=15_000)
