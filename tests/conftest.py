@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
+from seedream_widgets import Seedream
 from seedream_widgets.demo import DemoServer
+
+if TYPE_CHECKING:
+    from seedream_widgets.panel import SeedreamPanel
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -53,3 +59,33 @@ def demo() -> Iterator[DemoServer]:
     """A fresh demo backend for one test: its own counters, its own faults."""
     with DemoServer(base_seconds=0.2, per_image_seconds=0.1) as server:
         yield server
+
+
+# -- the panel tests' client and panels (a module may define its own ``client``) --------------
+
+
+@pytest.fixture
+def client(demo_server: DemoServer, tmp_path: Path) -> Iterator[Seedream]:
+    with Seedream(base_url=demo_server.base_url, output_dir=tmp_path / "out") as c:
+        yield c
+
+
+@pytest.fixture
+def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
+    """Panels made with ``make(...)`` (the test's client unless one is given), closed after the test."""
+    from seedream_widgets.panel import SeedreamPanel  # (ipywidgets: imported by the tests that use it)
+
+    panels: list[SeedreamPanel] = []
+
+    def make(*args: Any, **kwargs: Any) -> SeedreamPanel:
+        panel = SeedreamPanel(*args or (client,), **kwargs)
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.close()
+    # A run cancelled by close finishes its cancel request before the client closes.
+    from _panels import wait_until
+
+    wait_until(lambda: not any(p.running or p._pending for p in panels), what="closed panels to stop")

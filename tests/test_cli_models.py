@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _painter import painter_document
 from PIL import Image
 from test_cli import no_traceback, seedream
 
@@ -17,20 +18,6 @@ from seedream_widgets.demo import DemoServer
 
 TOKEN = "r8_" + secrets.token_hex(12)
 PAINTER = "acme/painter"
-
-
-def painter_document() -> dict[str, Any]:
-    """A model the package does not know, shaped like a real Cog version's OpenAPI schema."""
-    return {"openapi": "3.0.2", "info": {"title": "Cog", "version": "0.1.0"}, "paths": {}, "components": {"schemas": {
-        "Input": {"type": "object", "required": ["prompt"], "properties": {
-            "prompt": {"type": "string", "description": "What to paint", "x-order": 0},
-            "style": {"allOf": [{"$ref": "#/components/schemas/style"}], "default": "photo",
-                      "description": "The look", "x-order": 1},
-            "steps": {"type": "integer", "default": 4, "minimum": 1, "maximum": 50, "description": "Denoising steps",
-                      "x-order": 2},
-            "tiled": {"type": "boolean", "default": False, "description": "Make it tile", "x-order": 3}}},
-        "style": {"type": "string", "enum": ["photo", "anime", "sketch"], "description": "An enumeration."},
-        "Output": {"type": "array", "items": {"type": "string", "format": "uri"}}}}}
 
 
 @pytest.fixture

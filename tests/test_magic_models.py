@@ -7,9 +7,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _painter import painter_document
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
@@ -22,20 +22,6 @@ from seedream_widgets.result import Comparison, Result
 
 SENTINEL = "r8_" + secrets.token_hex(16)
 S45, S5 = "bytedance/seedream-4.5", "bytedance/seedream-5-lite"
-
-
-def painter_document() -> dict[str, Any]:
-    """A model the package does not know, shaped like a Cog model's OpenAPI document (an enum through allOf/$ref)."""
-    return {"openapi": "3.0.2", "info": {"title": "Cog", "version": "0.1.0"}, "paths": {}, "components": {"schemas": {
-        "Input": {"type": "object", "required": ["prompt"], "properties": {
-            "prompt": {"type": "string", "description": "What to paint", "x-order": 0},
-            "style": {"allOf": [{"$ref": "#/components/schemas/style"}], "default": "photo",
-                      "description": "The look", "x-order": 1},
-            "steps": {"type": "integer", "minimum": 1, "maximum": 50, "default": 4, "description": "Steps",
-                      "x-order": 2},
-            "tiled": {"type": "boolean", "default": False, "description": "Tile the picture", "x-order": 3}}},
-        "style": {"type": "string", "enum": ["photo", "anime", "sketch"]},
-        "Output": {"type": "array", "items": {"type": "string", "format": "uri"}}}}}
 
 
 @pytest.fixture

@@ -505,15 +505,7 @@ def test_interrupting_wait_cancels_the_background_runs(shell: InteractiveShell, 
     assert started.error is None and "running in the background" in started.stdout
     assert "background runs  1" in run(shell, "%seedream config").stdout
 
-    def interrupt_soon() -> None:
-        deadline = time.monotonic() + 10
-        while fresh.stats.creates < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)
-        _thread.interrupt_main()
-
-    helper = threading.Thread(target=interrupt_soon)
-    helper.start()
+    helper = interrupt_after_creates(fresh, 1)
     cell = run(shell, "%seedream wait")
     helper.join()
     assert isinstance(cell.error, KeyboardInterrupt)
@@ -558,6 +550,21 @@ def test_auto_mode_is_text_outside_a_kernel(shell: InteractiveShell, magics: See
     assert cell.error is None and not cell.outputs and str(shell.user_ns["_seedream"].paths[0]) in cell.stdout
 
 
+
+def interrupt_after_creates(server: DemoServer, creates: int) -> threading.Thread:
+    """A started thread that presses Ctrl-C (in the main thread) 0.2 s after ``creates`` creates reached ``server``."""
+    def interrupt() -> None:
+        deadline = time.monotonic() + 10
+        while server.stats.creates < creates and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        _thread.interrupt_main()
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    return helper
+
+
 def test_interrupt_cancels_on_the_service_and_says_so(shell: InteractiveShell, magics: SeedreamMagics,
                                                       fresh: DemoServer) -> None:
     canceled_at: list[float] = []
@@ -588,15 +595,7 @@ def test_interrupt_cancels_on_the_service_and_says_so(shell: InteractiveShell, m
 
 def test_interrupting_a_comparison_cancels_every_cell(shell: InteractiveShell, magics: SeedreamMagics,
                                                      fresh: DemoServer) -> None:
-    def interrupt_once_created() -> None:
-        deadline = time.monotonic() + 10
-        while fresh.stats.creates < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(0.2)
-        _thread.interrupt_main()
-
-    helper = threading.Thread(target=interrupt_once_created)
-    helper.start()
+    helper = interrupt_after_creates(fresh, 2)
     cell = run(shell, "%%seedream -s 1K -o grid --compare aspect_ratio=1:1,16:9\n[demo:slow=5] a slow lighthouse")
     helper.join()
     assert isinstance(cell.error, KeyboardInterrupt)

@@ -9,12 +9,13 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from _panels import wait_until
 from PIL import Image
 
 from seedream_widgets import PredictionCanceled, PredictionFailed, Result, Seedream, SeedreamInput, ValidationError
@@ -29,14 +30,6 @@ from seedream_widgets.schema import FIELDS, MAX_INPUT_IMAGES, output_pixels
 
 SENTINEL = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 WAIT = 20.0
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def png_bytes(width: int = 64, height: int = 48, color: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -74,28 +67,6 @@ def data_uri_images(text: str) -> list[tuple[int, int]]:
         with Image.open(io.BytesIO(base64.b64decode(match.group(1)))) as image:
             sizes.append(image.size)
     return sizes
-
-
-@pytest.fixture
-def client(demo_server: DemoServer, tmp_path: Path) -> Iterator[Seedream]:
-    with Seedream(base_url=demo_server.base_url, output_dir=tmp_path / "out") as c:
-        yield c
-
-
-@pytest.fixture
-def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
-    panels: list[SeedreamPanel] = []
-
-    def make(*args: Any, **kwargs: Any) -> SeedreamPanel:
-        panel = SeedreamPanel(*args or (client,), **kwargs)
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:
-        panel.close()
-    # A run cancelled by close finishes its cancel request before the client closes.
-    wait_until(lambda: not any(p.running or p._pending for p in panels), what="closed panels to stop")
 
 
 def click(box: Any, description: str) -> None:

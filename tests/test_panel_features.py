@@ -13,12 +13,13 @@ import io
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from _panels import wait_until
 from PIL import Image, PngImagePlugin
 
 from seedream_widgets import OutputError, Seedream
@@ -32,14 +33,6 @@ from seedream_widgets.provenance import read_generation
 
 WAIT = 30.0
 FOUR, FOUR_FIVE, FIVE_LITE = (f"bytedance/seedream-{v}" for v in ("4", "4.5", "5-lite"))
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = WAIT, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def png_bytes(color: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int] = (64, 48),
@@ -103,27 +96,6 @@ def lite_with_a_new_field() -> dict[str, Any]:
         "type": "integer", "title": "Seed", "minimum": 0, "maximum": 2147483647,
         "description": "Random seed; the same seed and prompt repeat an image", "x-order": 9}
     return document
-
-
-@pytest.fixture
-def client(demo_server: DemoServer, tmp_path: Path) -> Iterator[Seedream]:
-    with Seedream(base_url=demo_server.base_url, output_dir=tmp_path / "out") as c:
-        yield c
-
-
-@pytest.fixture
-def make_panel(client: Seedream) -> Iterator[Callable[..., SeedreamPanel]]:
-    panels: list[SeedreamPanel] = []
-
-    def make(*args: Any, **kwargs: Any) -> SeedreamPanel:
-        panel = SeedreamPanel(*args or (client,), **kwargs)
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:
-        panel.close()
-    wait_until(lambda: not any(p.running or p._pending for p in panels), what="closed panels to stop")
 
 
 # -- 15: a model choice, a model the package does not know, cost, compare models ------------------------------
