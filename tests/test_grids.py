@@ -7,6 +7,7 @@ legible height (dark pixels at least 12 px tall in the label bands, as at 18 px 
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from seedream_widgets.demo import DemoServer
 from seedream_widgets.provenance import read_generation
 from seedream_widgets.sheet import CELL_PX, INK, PAD, ROW_LABEL_PX
 
-TOKEN = "r8_" + "gridsheets" * 3
+TOKEN = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is committed
 PROMPTS = ["a red fox", "a red fox, watercolour", "a red fox, 35 mm photo"]
 
 
