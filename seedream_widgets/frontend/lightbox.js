@@ -138,8 +138,13 @@ export default {
       draw();
     }
 
+    let pendingZoom = 0; // a zoom key pressed before the image loaded: applied once it has
     function zoomBy(direction) {
-      const natural = after.naturalWidth || 1;
+      if (!after.naturalWidth) {
+        pendingZoom = direction;
+        return;
+      }
+      const natural = after.naturalWidth;
       const shown = zoom || after.clientWidth / natural || 1;
       const steps = direction > 0 ? ZOOMS.filter((z) => z > shown + 1e-3) : ZOOMS.filter((z) => z < shown - 1e-3);
       if (steps.length) setZoom(direction > 0 ? steps[0] : steps[steps.length - 1]);
@@ -258,7 +263,11 @@ export default {
     });
     after.addEventListener("dblclick", () => setZoom(zoom ? 0 : 1));
     after.addEventListener("load", () => {
-      if (zoom) draw();
+      if (pendingZoom) {
+        const direction = pendingZoom;
+        pendingZoom = 0;
+        zoomBy(direction);
+      } else if (zoom) draw();
     });
 
     model.on("msg:custom", (message, buffers) => {
@@ -275,11 +284,11 @@ export default {
     model.on("change:epoch", () => {
       forget();
       comparing = false;
-      zoom = 0;
+      zoom = pendingZoom = 0;
     });
     model.on("change:slides", draw);
     model.on("change:index", () => {
-      zoom = 0;
+      zoom = pendingZoom = 0;
       draw();
     });
     model.on("change:can_use", draw);
