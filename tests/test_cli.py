@@ -512,3 +512,21 @@ def test_console_script_is_installed() -> None:
     assert script, f"no seedream console script beside {sys.executable}: is the package installed?"
     shown = subprocess.run([script, "--version"], capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and seedream_widgets.__version__ in shown.stdout
+
+
+def test_generate_says_once_that_the_base_has_no_files_api(workdir: Path) -> None:
+    """A 3 MB input to a base without /files goes inline, and `generate` says so (the magic and the panel do too)."""
+    import io
+    import random
+
+    rng = random.Random(7)
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (1024, 1024), rng.randbytes(3 * 1024 * 1024)).save(buffer, format="PNG", compress_level=1)
+    (workdir / "photo.png").write_bytes(buffer.getvalue())
+    with DemoServer(files_route=False, base_seconds=0.1, per_image_seconds=0) as proxy:
+        result = seedream("generate", "the same scene at night", "-i", "photo.png", "--size", "1K", server=proxy,
+                          cwd=workdir, SEEDREAM_API_TOKEN="r8_" + secrets.token_hex(16))
+        sent = proxy.prediction(proxy.stats.prediction_ids[0])["input"]["image_input"][0]
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("no Files API") == 1, result.stderr
+    assert sent.startswith("data:image/png;base64,")

@@ -189,6 +189,8 @@ def run_generate(args: argparse.Namespace) -> int:
         result = follow(args, made.start(inp, timeout=args.timeout),
                         lambda what: f"canceled: {what} was canceled on the service; nothing was saved")
         print_result(args, result, made.settings.token, "saved ")
+        for remark in made.core.catalog.notes:  # what the service lacked (no /files, no /models), said once
+            term.note(f"note: {remark}", "yellow")
     return EXIT_OK
 
 
