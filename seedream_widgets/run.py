@@ -425,15 +425,15 @@ class Run(Handle[RunState, Result]):
             # than the two thread hops).
             inp = self._state.input
             if len(results) == 1 and results[0].bytes <= INLINE_FINISH_BYTES and not (inp and inp.image_input):
-                marks = _finish_files(client, current, results, self._state.input, staging)
+                marks = _finish_files(client, current, results, inp, staging)
             else:
-                marks = await asyncio.to_thread(_finish_files, client, current, results, self._state.input, staging)
+                marks = await asyncio.to_thread(_finish_files, client, current, results, inp, staging)
             elapsed = time.monotonic() - started
-            cost = _cost(client, self._state.input, current, len(results))
+            cost = _cost(client, inp, current, len(results))
             # An OSError here (no space for the sidecar, a folder that vanished) is handled below like one while
             # downloading: the journal entry stays, so resume() stores the run once the cause is gone.
             folder = client.gallery.store(current.id, current.created_at, staging,
-                                          _sidecar(client, current, results, elapsed, cost, self._state.input,
+                                          _sidecar(client, current, results, elapsed, cost, inp,
                                                    self._group, marks))
             result = Result(
                 prediction=current, paths=[folder / image.path.name for image in results], folder=folder,
@@ -564,8 +564,8 @@ class Run(Handle[RunState, Result]):
             # metrics. Not asking saves a request on the path from the end to the files (measured: 1 to 3 ms
             # of a run's overhead, as it competed with the downloads). The end is dated by this run's clock.
             ended = datetime.now(timezone.utc)
-            if current.created_at is not None and not 0 <= (ended - current.created_at).total_seconds() < 3600:
-                ended = current.created_at + timedelta(seconds=time.monotonic() - self._state.started)  # skewed
+            if current.created_at is not None and not _age(current):  # the service's clock is not comparable to ours
+                ended = current.created_at + timedelta(seconds=time.monotonic() - self._state.started)
             final = replace(current, status="succeeded", output=tuple(outputs), completed_at=ended)
         else:
             final = await client.get(prediction.id)  # failed, canceled or no outputs streamed: the service says
