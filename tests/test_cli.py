@@ -516,13 +516,9 @@ def test_console_script_is_installed() -> None:
 
 def test_generate_says_once_that_the_base_has_no_files_api(workdir: Path) -> None:
     """A 3 MB input to a base without /files goes inline, and `generate` says so (the magic and the panel do too)."""
-    import io
-    import random
+    from _images import noise_png
 
-    rng = random.Random(7)
-    buffer = io.BytesIO()
-    Image.frombytes("RGB", (1024, 1024), rng.randbytes(3 * 1024 * 1024)).save(buffer, format="PNG", compress_level=1)
-    (workdir / "photo.png").write_bytes(buffer.getvalue())
+    (workdir / "photo.png").write_bytes(noise_png())
     with DemoServer(files_route=False, base_seconds=0.1, per_image_seconds=0) as proxy:
         result = seedream("generate", "the same scene at night", "-i", "photo.png", "--size", "1K", server=proxy,
                           cwd=workdir, SEEDREAM_API_TOKEN="r8_" + secrets.token_hex(16))

@@ -8,12 +8,11 @@
 
 from __future__ import annotations
 
-import io
-import random
 import secrets
 from pathlib import Path
 
 import pytest
+from _images import noise_png
 from PIL import Image
 
 from seedream_widgets import Result, Seedream
@@ -25,12 +24,8 @@ TOKEN = "r8_" + secrets.token_hex(16)  # made per run: no token-like literal is 
 @pytest.fixture(scope="module")
 def large_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3 MB PNG of noise (incompressible): what a photo from a phone weighs."""
-    rng = random.Random(18)
-    image = Image.frombytes("RGB", (1024, 1024), rng.randbytes(1024 * 1024 * 3))
     path = tmp_path_factory.mktemp("inputs") / "photo.png"
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(noise_png())
     assert 3_000_000 < path.stat().st_size < 3_400_000
     return path
 

@@ -245,11 +245,17 @@ def test_gallery_in_jupyterlab_light_and_dark(jupyter_lab: JupyterLab, lab_page:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def test_gallery_in_notebook_7(jupyter_lab: JupyterLab, chromium: Any, stored_runs: Path) -> None:
-    jupyter_lab.write_notebook("gallery-nb7.ipynb", CELLS)
+
+def _fresh_page(chromium: Any) -> tuple[Any, Any]:
+    """A browser context of its own (the front ends outside JupyterLab) and its page: (context, page)."""
     context = chromium.new_context(viewport={"width": 1280, "height": 1100})
     context.set_default_timeout(60_000)
-    page = context.new_page()
+    return context, context.new_page()
+
+
+def test_gallery_in_notebook_7(jupyter_lab: JupyterLab, chromium: Any, stored_runs: Path) -> None:
+    jupyter_lab.write_notebook("gallery-nb7.ipynb", CELLS)
+    context, page = _fresh_page(chromium)
     errors: list[str] = []
     # Notebook 7.6 itself throws on load with this server's lab settings, on a plain notebook too ("Cannot read
     # properties of undefined (reading 'schema')", "Command 'filebrowser:open-path' not registered"): only errors
@@ -277,9 +283,7 @@ def test_gallery_in_notebook_7(jupyter_lab: JupyterLab, chromium: Any, stored_ru
 
 def test_gallery_in_voila(jupyter_lab: JupyterLab, chromium: Any, stored_runs: Path) -> None:
     jupyter_lab.write_notebook("gallery-voila.ipynb", CELLS)
-    context = chromium.new_context(viewport={"width": 1280, "height": 1100})
-    context.set_default_timeout(60_000)
-    page = context.new_page()
+    context, page = _fresh_page(chromium)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     try:
