@@ -108,19 +108,19 @@ class SchemaCatalog:
             data = await fetch(path)
         except NotFoundError as exc:
             if _route_missing(exc):
-                self._note(f"the service has no /models route (a proxy?): {name} is checked with the package's "
+                self.note(f"the service has no /models route (a proxy?): {name} is checked with the package's "
                            "built-in schema" if builtin_schema(name) else
                            f"the service has no /models route, so {name}'s fields cannot be read from it")
                 self._mark_fetched(model)
                 return None
             raise
         except SeedreamError as exc:
-            self._note(f"could not read {name}'s schema from the service ({exc}); using what is known")
+            self.note(f"could not read {name}'s schema from the service ({exc}); using what is known")
             return None
         try:
             schema = self._parse(name, version, data)
         except (SchemaFormatError, KeyError, TypeError, ValueError) as exc:
-            self._note(f"the service's schema of {name} is not readable ({exc}); using what is known")
+            self.note(f"the service's schema of {name} is not readable ({exc}); using what is known")
             self._mark_fetched(model)
             return None
         with self._lock:
@@ -144,7 +144,8 @@ class SchemaCatalog:
         return ModelSchema.from_openapi(name, document, version=version_id, source="service",
                                         price=PRICES.get(name), pinned=bool(version))
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
+        """Add a remark about what the service lacks or failed to give (once; logged; read by every door)."""
         log.info("%s", text)
         with self._lock:
             if text not in self.notes:

@@ -202,7 +202,7 @@ class AsyncSeedream:
                 fetched = await asyncio.wait_for(self.catalog.fetch(name, self._get_json), FETCH_TIMEOUT)
             except asyncio.TimeoutError:
                 fetched = None
-                self.catalog.notes.append(f"reading {name}'s schema took over {FETCH_TIMEOUT:g} s; gave up")
+                self.catalog.note(f"reading {name}'s schema took over {FETCH_TIMEOUT:g} s; gave up")
             known = fetched or self.catalog.get(name)
         if known is None:
             raise ValidationError([InvalidField(
@@ -600,7 +600,7 @@ class AsyncSeedream:
                                                "metadata": json.dumps({"sha256": hashlib.sha256(data).hexdigest()})})
         except NotFoundError:
             self._files_missing = True
-            self.catalog.notes.append("the service has no Files API (/files): input images above "
+            self.catalog.note("the service has no Files API (/files): input images above "
                                       f"{(self.upload_threshold or 0) / 1e6:g} MB are sent inline as data URIs")
             return None
         url = (answer.get("urls") or {}).get("get") if isinstance(answer, dict) else None
