@@ -378,6 +378,9 @@ def test_the_journal_entry_is_written_while_the_service_holds_the_create(demo: D
         deadline = time.monotonic() + 10
         while not list(root.glob(".journal/*.pending")) and time.monotonic() < deadline:
             time.sleep(0.01)
+        # The entry is written once the request is sent, which can be a moment before the server has read it.
+        while demo.stats.creates < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
         (pending,) = root.glob(".journal/*.pending")
         entry = json.loads(pending.read_text())
         assert demo.stats.creates == 1 and "id" not in entry and entry["input"]["prompt"] == "[demo:slow=1.5] held"
